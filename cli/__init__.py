@@ -1,0 +1,1 @@
+"""dqs command line: a thin typer layer over `dqs.engine`."""

@@ -1,0 +1,3 @@
+from dqs.cli.app import main
+
+main()

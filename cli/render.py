@@ -1,0 +1,69 @@
+"""Everything the CLI writes to stderr: progress, the end-of-run summary, errors."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from dqs.engine import DqsError
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress(message: str) -> None:
+    sys.stderr.write(f"\r\x1b[2K… {message}")
+    sys.stderr.flush()
+
+
+def end_progress() -> None:
+    sys.stderr.write("\r\x1b[2K")
+    sys.stderr.flush()
+
+
+def error(exc: DqsError | str, hint: str | None = None) -> None:
+    if isinstance(exc, DqsError):
+        message, hint = exc.message, exc.hint
+    else:
+        message = exc
+    lines = [f"dqs: error: {message}"]
+    if hint:
+        lines.append(f"Hint: {hint}")
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def summary_report(report: dict[str, Any], output_dir: str) -> None:
+    perf = report.get("performance", {})
+    lines = [
+        f"dqs summarize: {report['rows_read']:,} rows read from {len(report['input_files'])} "
+        f"{report['input_format']} file(s)",
+        f"  accepted {report['rows_accepted']:,}  rejected {report['rows_rejected']:,}  "
+        f"unknown status {report['rows_unknown_status']:,}"
+        + (f"  after as-of {report['rows_after_as_of']:,}" if report["as_of"] else ""),
+        f"  {report['groups']:,} groups, reference date {report['reference_date'] or '-'}"
+        + (f" (as-of {report['as_of']})" if report["as_of"] else ""),
+    ]
+    if report["unknown_rule_codes"]:
+        codes = report["unknown_rule_codes"]
+        shown = ", ".join(codes[:10]) + (f" and {len(codes) - 10} more" if len(codes) > 10 else "")
+        lines.append(f"  rule codes without metadata ({len(codes)}): {shown}")
+    if report["rows_rejected"]:
+        lines.append(f"  rejected rows and reasons: {output_dir}/rejects.csv")
+    lines.append(
+        f"  wall {perf.get('wall_s', 0):.2f} s, peak RSS {_size(perf.get('peak_rss_bytes'))}, "
+        f"memory limit {report['memory_limit']}"
+    )
+    lines.append(f"  outputs in {output_dir}: {', '.join(report['outputs'])}")
+    sys.stderr.write("\n".join(lines) + "\n")

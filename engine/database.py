@@ -1,0 +1,107 @@
+"""A DuckDB connection configured for bounded memory, with errors re-raised by logical name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .errors import EngineError
+from .queries import Query
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT_ENV = "DQS_MEMORY_LIMIT"
+
+
+def default_memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+class Database:
+    """One embedded DuckDB connection. Every statement runs through `execute` or `arrow`."""
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
+        config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
+        if threads:
+            config["threads"] = threads
+        if temp_directory is not None:
+            config["temp_directory"] = str(temp_directory)
+        try:
+            self.con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            from .errors import InputError
+
+            raise InputError(
+                f"cannot configure DuckDB: {exc}",
+                hint="check --memory-limit (e.g. 512MB, 2GB) and --threads",
+            ) from exc
+
+    def execute(self, query: Query, params: dict[str, Any] | None = None) -> None:
+        self._run(query, params)
+
+    def arrow(self, query: Query, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run a query and read its whole result as an Arrow table."""
+        bound = self._bind(query, params)
+        try:
+            return self.con.sql(query.sql, params=bound or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise self._error(query, exc) from exc
+
+    def relation(self, query: Query, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """A lazy relation for `query` (used to define views over table functions)."""
+        bound = self._bind(query, params)
+        try:
+            return self.con.sql(query.sql, params=bound or None)
+        except duckdb.Error as exc:
+            raise self._error(query, exc) from exc
+
+    def scalar(self, query: Query, params: dict[str, Any] | None = None) -> Any:
+        row = self._run(query, params).fetchone()
+        return None if row is None else row[0]
+
+    def register(self, name: str, data: Any) -> None:
+        self.con.register(name, data)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _bind(self, query: Query, params: dict[str, Any] | None) -> dict[str, Any]:
+        wanted = query.parameters
+        bound = {k: v for k, v in (params or {}).items() if k in wanted}
+        missing = wanted - bound.keys()
+        if missing:
+            raise EngineError(
+                f"query {query.name} ({query.file}) needs parameters {sorted(missing)}",
+                query_name=query.name,
+                sql=query.sql,
+            )
+        return bound
+
+    def _run(self, query: Query, params: dict[str, Any] | None) -> duckdb.DuckDBPyConnection:
+        bound = self._bind(query, params)
+        try:
+            return self.con.execute(query.sql, bound) if bound else self.con.execute(query.sql)
+        except duckdb.Error as exc:
+            raise self._error(query, exc) from exc
+
+    @staticmethod
+    def _error(query: Query, exc: duckdb.Error) -> EngineError:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = None
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            hint = "raise --memory-limit (or DQS_MEMORY_LIMIT), or free disk space for spilling"
+        return EngineError(
+            f"{query.name} ({query.file}) failed: {first_line}",
+            query_name=query.name,
+            sql=query.sql,
+            hint=hint,
+        )

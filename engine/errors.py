@@ -1,0 +1,46 @@
+"""Errors the engine raises. Each carries the exit code the CLI should use and a hint.
+
+The CLI renders them once, on stderr; the engine never prints.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1  # runtime failure: the input was fine, something went wrong doing the work
+    BAD_INPUT = 2  # usage error or bad input: the user can fix it
+    INTERRUPTED = 130
+
+
+class DqsError(Exception):
+    """Base error: a one-line message plus a hint that tells the user what to do."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nHint: {self.hint}"
+
+
+class InputError(DqsError):
+    """The input (results log, rules file, options) cannot be used as given."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class EngineError(DqsError):
+    """The database engine failed on a query; carries the logical query name and its SQL."""
+
+    exit_code = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, query_name: str, sql: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.query_name = query_name
+        self.sql = sql

@@ -1,0 +1,98 @@
+"""Expose the input files to DuckDB as one relation, `raw_rows`, with their input order.
+
+Columns: every input column as read (CSV: all text), plus `_dqs_file_index` (position of the
+file in sorted path order) and `_dqs_line_number` (1-based data row within its file, header
+excluded). DuckDB's CSV reader has no row number and `WITH ORDINALITY` serialises the scan, so
+CSV goes through Polars' parallel reader, which numbers rows, and reaches DuckDB as a stream of
+Arrow batches. Parquet is read by DuckDB itself, which knows each row's position in its file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from .database import Database
+from .errors import InputError
+from .queries import query
+from .sources import InputFiles
+
+FILE_INDEX = "_dqs_file_index"
+LINE_NUMBER = "_dqs_line_number"
+
+
+@dataclass
+class CsvStream:
+    """Arrow batches of all CSV files in order; remembers which file failed, if one does."""
+
+    paths: tuple[Path, ...]
+    columns: tuple[str, ...]
+    failed: tuple[Path, Exception] | None = field(default=None)
+
+    def _frame(self, index: int, path: Path) -> pl.LazyFrame:
+        frame = pl.scan_csv(
+            path,
+            has_header=True,
+            infer_schema=False,
+            row_index_name=LINE_NUMBER,
+            row_index_offset=1,
+            encoding="utf8",
+        )
+        present = frame.collect_schema().names()
+        return frame.select(
+            [
+                pl.col(c) if c in present else pl.lit(None, dtype=pl.String).alias(c)
+                for c in self.columns
+            ]
+            + [pl.lit(index, dtype=pl.Int32).alias(FILE_INDEX), pl.col(LINE_NUMBER).cast(pl.Int64)]
+        )
+
+    def schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c, pa.large_string()) for c in self.columns]
+            + [pa.field(FILE_INDEX, pa.int32()), pa.field(LINE_NUMBER, pa.int64())]
+        )
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        schema = self.schema()
+        for index, path in enumerate(self.paths):
+            try:
+                for frame in self._frame(index, path).collect_batches():
+                    yield from frame.to_arrow().cast(schema).to_batches()
+            except pl.exceptions.PolarsError as exc:
+                self.failed = (path, exc)
+                raise
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema(), self.batches())
+
+
+def csv_read_error(stream: CsvStream) -> InputError | None:
+    """Translate a Polars failure inside the stream into an error that names the file."""
+    if stream.failed is None:
+        return None
+    path, exc = stream.failed
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = "check the file is UTF-8 CSV with a comma delimiter and one header row"
+    if "more fields" in text:
+        hint = "a row has more fields than the header; quote values that contain commas"
+    elif "utf-8" in text.lower():
+        hint = "re-encode the file as UTF-8"
+    return InputError(f"{path}: cannot read CSV: {text}", hint=hint)
+
+
+def register_raw_rows(db: Database, files: InputFiles, columns: tuple[str, ...]) -> CsvStream | None:
+    """Make `raw_rows` readable in `db`; returns the CSV stream to check for read errors."""
+    if files.format == "parquet":
+        rel = db.relation(
+            query("ingest.sql", "raw_rows_parquet"), {"files": [str(p) for p in files.paths]}
+        )
+        rel.create_view("raw_rows")
+        return None
+    stream = CsvStream(files.paths, columns)
+    db.register("raw_rows", stream.reader())
+    return stream

@@ -1,0 +1,191 @@
+"""The summarize pipeline: input files -> validated rows -> daily counts -> summary -> outputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .database import Database, default_memory_limit
+from .errors import EngineError
+from .monitor import Monitor
+from .outputs import OutputSet, prepare_output_dir, remove_stale, spill_directory
+from .queries import query
+from .rules import load_rules
+from .scan import csv_read_error, register_raw_rows
+from .sources import REQUIRED_COLUMNS, resolve_input
+
+SUMMARY_CSV = "full_summary.csv"
+SENTENCES = "nl_all_rows.txt"
+SUMMARY_PARQUET = "summary.parquet"
+REJECTS_CSV = "rejects.csv"
+RUN_REPORT = "run_report.json"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SummarizeOptions:
+    input: str
+    output_dir: Path
+    rules: Path | None = None
+    as_of: date | None = None
+    memory_limit: str | None = None
+    threads: int | None = None
+
+
+@dataclass
+class RunReport:
+    """What a run did; written as `run_report.json` and shown by the CLI."""
+
+    input_files: list[dict[str, Any]]
+    input_format: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_unknown_status: int
+    rows_after_as_of: int
+    rows_pass: int
+    rows_fail: int
+    groups: int
+    unknown_rule_codes: list[str]
+    rules_file: str | None
+    rules_defined: int
+    reference_date: str | None
+    as_of: str | None
+    memory_limit: str
+    threads: int | None
+    outputs: list[str] = field(default_factory=list)
+    performance: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def summarize(options: SummarizeOptions, progress: Progress | None = None) -> RunReport:
+    """Run the whole summary and write its outputs atomically into `options.output_dir`."""
+    say = progress or (lambda _msg: None)
+    started = datetime.now(timezone.utc)
+    with Monitor() as monitor:
+        with monitor.stage("inspect"):
+            say("inspecting input")
+            files = resolve_input(options.input)
+            rules = load_rules(options.rules)
+            output_dir = prepare_output_dir(Path(options.output_dir))
+            remove_stale(output_dir)
+        spill = spill_directory(output_dir)
+        outputs = OutputSet(output_dir)
+        memory_limit = options.memory_limit or default_memory_limit()
+        db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
+        try:
+            report = _run(db, files, rules, options, outputs, monitor, say, memory_limit)
+            say("writing outputs")
+            report.performance = {
+                "started_at": started.isoformat(timespec="seconds"),
+                **monitor.as_dict(),
+            }
+            rows_read = report.rows_read
+            wall = monitor.wall_s
+            report.performance["rows_per_s"] = round(rows_read / wall, 1) if wall > 0 else None
+            report_path = outputs.path(RUN_REPORT)
+            report.outputs = sorted(outputs.names)
+            report_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+            outputs.commit()
+            return report
+        finally:
+            db.close()
+            outputs.discard()
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+def _run(
+    db: Database,
+    files,
+    rules: pa.Table,
+    options: SummarizeOptions,
+    outputs: OutputSet,
+    monitor: Monitor,
+    say: Progress,
+    memory_limit: str,
+) -> RunReport:
+    db.execute(query("ingest.sql", "create_macros"))
+    db.register(
+        "input_files",
+        pa.table(
+            {
+                "file_index": pa.array(range(len(files.paths)), pa.int32()),
+                "path": [str(p) for p in files.paths],
+            }
+        ),
+    )
+    db.register("rules", rules)
+    as_of = {"as_of": options.as_of}
+
+    with monitor.stage("ingest") as stage:
+        say(f"reading {len(files.paths)} {files.format} file(s)")
+        stream = register_raw_rows(db, files, REQUIRED_COLUMNS)
+        try:
+            db.execute(query("ingest.sql", "stage_rows"))
+        except EngineError as exc:
+            read_error = csv_read_error(stream) if stream is not None else None
+            raise (read_error or exc) from exc
+        counts = db.arrow(query("ingest.sql", "file_counts"), as_of).to_pylist()
+        stage.rows = sum(c["rows_read"] for c in counts)
+
+    with monitor.stage("aggregate") as stage:
+        say("parsing statuses and building daily counts")
+        db.execute(query("ingest.sql", "parse_statuses"))
+        db.execute(query("ingest.sql", "build_daily"), as_of)
+        reference = options.as_of or db.scalar(query("ingest.sql", "reference_date"))
+        status = db.arrow(query("ingest.sql", "status_counts")).to_pylist()[0]
+        stage.rows = sum(c["rows_accepted"] for c in counts)
+
+    with monitor.stage("summary") as stage:
+        say("computing the summary")
+        db.execute(query("summary.sql", "summary"), {"reference_date": reference})
+        groups = db.scalar(query("summary.sql", "count_groups"))
+        unknown_codes = [
+            r["rule_code"] for r in db.arrow(query("summary.sql", "unknown_rule_codes")).to_pylist()
+        ]
+        stage.rows = groups
+
+    with monitor.stage("write"):
+        for name, block in (
+            (SUMMARY_CSV, "write_full_summary_csv"),
+            (SENTENCES, "write_sentences"),
+            (SUMMARY_PARQUET, "write_summary_parquet"),
+            (REJECTS_CSV, "write_rejects"),
+        ):
+            db.execute(query("outputs.sql", block), {"path": str(outputs.path(name))})
+
+    return RunReport(
+        input_files=[
+            {"path": c["path"], "rows_read": c["rows_read"], "rows_accepted": c["rows_accepted"],
+             "rows_rejected": c["rows_rejected"]}
+            for c in counts
+        ],
+        input_format=files.format,
+        rows_read=sum(c["rows_read"] for c in counts),
+        rows_accepted=sum(c["rows_accepted"] for c in counts),
+        rows_rejected=sum(c["rows_rejected"] for c in counts),
+        rows_unknown_status=status["unknown_rows"],
+        rows_after_as_of=sum(c["rows_after_as_of"] for c in counts),
+        rows_pass=status["pass_rows"],
+        rows_fail=status["fail_rows"],
+        groups=groups,
+        unknown_rule_codes=unknown_codes,
+        rules_file=None if options.rules is None else str(options.rules),
+        rules_defined=rules.num_rows,
+        reference_date=None if reference is None else reference.isoformat(),
+        as_of=None if options.as_of is None else options.as_of.isoformat(),
+        memory_limit=memory_limit,
+        threads=options.threads,
+    )

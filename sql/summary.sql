@@ -1,0 +1,86 @@
+-- The health summary of SPEC §4, one row per (source, tenant_id, dataset_uuid, dataset_name,
+-- rule_code), computed from `daily` (per group and day counts) and `rules` (metadata).
+
+-- name: summary
+-- The 27 contract columns, sorted by the five key columns (byte order = code point order).
+-- Windows count pass/fail rows dated on or after R-30, R-90 and R-365 days (inclusive).
+-- Latest values come from the group's latest day, and that day's last row in input order.
+CREATE OR REPLACE TEMP TABLE summary AS
+WITH grouped AS (
+    SELECT
+        source,
+        tenant_id,
+        dataset_uuid,
+        dataset_name,
+        rule_code,
+        max(business_date) AS business_date_latest,
+        arg_max(last_row, business_date) AS last_row,
+        CAST(sum(pass_count) AS BIGINT) AS pass_count_total,
+        CAST(sum(fail_count) AS BIGINT) AS fail_count_total,
+        CAST(coalesce(sum(pass_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 30), 0) AS BIGINT) AS pass_count_1m,
+        CAST(coalesce(sum(fail_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 30), 0) AS BIGINT) AS fail_count_1m,
+        CAST(coalesce(sum(pass_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 90), 0) AS BIGINT) AS pass_count_3m,
+        CAST(coalesce(sum(fail_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 90), 0) AS BIGINT) AS fail_count_3m,
+        CAST(coalesce(sum(pass_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 365), 0) AS BIGINT) AS pass_count_12m,
+        CAST(coalesce(sum(fail_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 365), 0) AS BIGINT) AS fail_count_12m
+    FROM daily
+    GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
+),
+rated AS (
+    SELECT
+        *,
+        CASE WHEN pass_count_total + fail_count_total = 0 THEN CAST(0 AS DOUBLE)
+             ELSE fail_count_total / (pass_count_total + fail_count_total) END AS fail_rate_total,
+        CASE WHEN pass_count_1m + fail_count_1m = 0 THEN CAST(0 AS DOUBLE)
+             ELSE fail_count_1m / (pass_count_1m + fail_count_1m) END AS fail_rate_1m,
+        CASE WHEN pass_count_3m + fail_count_3m = 0 THEN CAST(0 AS DOUBLE)
+             ELSE fail_count_3m / (pass_count_3m + fail_count_3m) END AS fail_rate_3m,
+        CASE WHEN pass_count_12m + fail_count_12m = 0 THEN CAST(0 AS DOUBLE)
+             ELSE fail_count_12m / (pass_count_12m + fail_count_12m) END AS fail_rate_12m
+    FROM grouped
+),
+keyed_rules AS (
+    SELECT dqs_rule_key(rule_code) AS rule_key, rule_name, rule_type, dimension, rule_description, category
+    FROM rules
+)
+SELECT
+    g.source,
+    g.tenant_id,
+    g.dataset_uuid,
+    g.dataset_name,
+    g.rule_code,
+    r.rule_name,
+    r.rule_type,
+    r.dimension,
+    r.rule_description,
+    r.category,
+    g.business_date_latest,
+    g.last_row.dataset_record_count AS dataset_record_count_latest,
+    g.last_row.filtered_record_count AS filtered_record_count_latest,
+    g.pass_count_total,
+    g.fail_count_total,
+    g.pass_count_1m,
+    g.fail_count_1m,
+    g.pass_count_3m,
+    g.fail_count_3m,
+    g.pass_count_12m,
+    g.fail_count_12m,
+    CAST(g.fail_rate_total AS DOUBLE) AS fail_rate_total,
+    CAST(g.fail_rate_1m AS DOUBLE) AS fail_rate_1m,
+    CAST(g.fail_rate_3m AS DOUBLE) AS fail_rate_3m,
+    CAST(g.fail_rate_12m AS DOUBLE) AS fail_rate_12m,
+    CASE WHEN g.fail_rate_1m - g.fail_rate_3m > 0.05 THEN 'up'
+         WHEN g.fail_rate_1m - g.fail_rate_3m < -0.05 THEN 'down'
+         ELSE 'equal' END AS trend_flag,
+    g.last_row.level_of_execution AS last_execution_level
+FROM rated AS g
+LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(g.rule_code)
+ORDER BY g.source, g.tenant_id, g.dataset_uuid, g.dataset_name, g.rule_code
+
+-- name: unknown_rule_codes
+-- Rule codes in the summary that the rules metadata does not describe.
+SELECT DISTINCT rule_code FROM summary WHERE rule_name IS NULL ORDER BY rule_code
+
+-- name: count_groups
+-- Number of summary rows.
+SELECT count(*) FROM summary
