@@ -46,7 +46,7 @@ class Database:
             ) from exc
 
     def execute(self, query: Query, params: dict[str, Any] | None = None) -> None:
-        self._run(query, params)
+        self._run(query, params).fetchall()
 
     def arrow(self, query: Query, params: dict[str, Any] | None = None) -> pa.Table:
         """Run a query and read its whole result as an Arrow table."""
@@ -65,8 +65,8 @@ class Database:
             raise self._error(query, exc) from exc
 
     def scalar(self, query: Query, params: dict[str, Any] | None = None) -> Any:
-        row = self._run(query, params).fetchone()
-        return None if row is None else row[0]
+        rows = self._run(query, params).fetchall()  # read fully: DuckDB 2 refuses new work otherwise
+        return rows[0][0] if rows else None
 
     def register(self, name: str, data: Any) -> None:
         self.con.register(name, data)
