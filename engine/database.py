@@ -71,6 +71,13 @@ class Database:
     def register(self, name: str, data: Any) -> None:
         self.con.register(name, data)
 
+    def unregister(self, name: str) -> None:
+        """Drop a registered object or view named `name`, if there is one."""
+        try:
+            self.con.unregister(name)
+        except duckdb.Error:
+            pass
+
     def close(self) -> None:
         self.con.close()
 
@@ -96,6 +103,7 @@ class Database:
     @staticmethod
     def _error(query: Query, exc: duckdb.Error) -> EngineError:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first_line = first_line.split(" Detail: Python exception")[0]
         hint = None
         if isinstance(exc, duckdb.OutOfMemoryException):
             hint = "raise --memory-limit (or DQS_MEMORY_LIMIT), or free disk space for spilling"

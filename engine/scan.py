@@ -63,7 +63,7 @@ class CsvStream:
             try:
                 for frame in self._frame(index, path).collect_batches():
                     yield from frame.to_arrow().cast(schema).to_batches()
-            except pl.exceptions.PolarsError as exc:
+            except Exception as exc:  # Polars, I/O and decompression errors all end the stream
                 self.failed = (path, exc)
                 raise
 
@@ -91,7 +91,7 @@ def register_raw_rows(db: Database, files: InputFiles, columns: tuple[str, ...])
         rel = db.relation(
             query("ingest.sql", "raw_rows_parquet"), {"files": [str(p) for p in files.paths]}
         )
-        rel.create_view("raw_rows")
+        rel.create_view("raw_rows", replace=True)
         return None
     stream = CsvStream(files.paths, columns)
     db.register("raw_rows", stream.reader())

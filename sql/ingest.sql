@@ -39,9 +39,14 @@ SELECT
 FROM read_parquet($files, file_row_number = true, union_by_name = true)
 
 -- name: stage_rows
--- One pass over `raw_rows`. Accepted rows are aggregated per (file, group, day, results text),
--- so the results JSON is later parsed once per distinct text; each rejected row stays its own
--- group (its line number is part of the key) with its reasons and raw values.
+-- One pass over `raw_rows` feeds four aggregations at once (GROUPING SETS), so no per-row table
+-- is ever materialised and the hash tables stay small or fixed-width (they spill if needed):
+--   day    (group_hash, business_date, results_hash): counts and the last row in input order
+--   group  (group_hash, the five key texts): the texts behind each group hash
+--   text   (results_hash, results): each distinct results text, to parse its JSON once
+--   file   (file_index, reject_line, reason, raw values): one row per rejected row, plus one per
+--          file that counts its accepted rows
+-- Hashes are salted with $salt; the engine checks them for collisions and retries another salt.
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH cleaned AS (
     SELECT
@@ -84,31 +89,79 @@ checked AS (
                  WHEN filtered_record_count IS NULL THEN 'filtered_record_count is not a whole number >= 0' END
         ) AS reject_reason
     FROM typed
+),
+keyed AS (
+    SELECT
+        file_index,
+        reject_reason = '' AS accepted,
+        CAST(file_index AS BIGINT) * 1099511627776 + line_number AS input_order,
+        -- day and group sets: accepted rows only (NULL keys collect the rejected ones)
+        CASE WHEN reject_reason = '' THEN hash($salt, source, tenant_id, dataset_uuid, dataset_name, rule_code) END AS group_hash,
+        CASE WHEN reject_reason = '' THEN business_date END AS business_date,
+        CASE WHEN reject_reason = '' THEN hash($salt, results) END AS results_hash,
+        CASE WHEN reject_reason = '' THEN source END AS source,
+        CASE WHEN reject_reason = '' THEN tenant_id END AS tenant_id,
+        CASE WHEN reject_reason = '' THEN dataset_uuid END AS dataset_uuid,
+        CASE WHEN reject_reason = '' THEN dataset_name END AS dataset_name,
+        CASE WHEN reject_reason = '' THEN rule_code END AS rule_code,
+        CASE WHEN reject_reason = '' THEN results END AS results,
+        dataset_record_count,
+        filtered_record_count,
+        level_of_execution,
+        -- file set: rejected rows keep their line, reasons and raw values
+        CASE WHEN reject_reason <> '' THEN line_number END AS reject_line,
+        nullif(reject_reason, '') AS reject_reason,
+        CASE WHEN reject_reason <> '' THEN {
+            'source': source, 'tenant_id': tenant_id, 'dataset_uuid': dataset_uuid,
+            'dataset_name': dataset_name, 'rule_code': rule_code,
+            'business_date': business_date_text,
+            'dataset_record_count': dataset_record_count_text,
+            'filtered_record_count': filtered_record_count_text} END AS rejected_values
+    FROM checked
 )
 SELECT
-    file_index,
-    reject_reason,
-    CASE WHEN reject_reason <> '' THEN line_number END AS reject_line,
+    CASE WHEN grouping(business_date) = 0 THEN 'day'
+         WHEN grouping(source) = 0 THEN 'group'
+         WHEN grouping(results) = 0 THEN 'text'
+         ELSE 'file' END AS grouping_set,
+    group_hash,
+    business_date,
+    results_hash,
     source,
     tenant_id,
     dataset_uuid,
     dataset_name,
     rule_code,
-    business_date,
-    CASE WHEN reject_reason = '' THEN results END AS results,
-    CASE WHEN reject_reason <> '' THEN business_date_text END AS business_date_text,
-    CASE WHEN reject_reason <> '' THEN dataset_record_count_text END AS dataset_record_count_text,
-    CASE WHEN reject_reason <> '' THEN filtered_record_count_text END AS filtered_record_count_text,
+    results,
+    file_index,
+    reject_line,
+    reject_reason,
+    rejected_values,
     count(*) AS row_count,
-    max(line_number) AS last_line,
+    max(input_order) AS last_order,
     arg_max(
         {'dataset_record_count': dataset_record_count,
          'filtered_record_count': filtered_record_count,
          'level_of_execution': level_of_execution},
-        line_number
+        input_order
     ) AS last_row
-FROM checked
-GROUP BY ALL
+FROM keyed
+GROUP BY GROUPING SETS (
+    (group_hash, business_date, results_hash),
+    (group_hash, source, tenant_id, dataset_uuid, dataset_name, rule_code),
+    (results_hash, results),
+    (file_index, reject_line, reject_reason, rejected_values)
+)
+
+-- name: hash_collisions
+-- Distinct groups or results texts that share a hash (then the engine retries with a new salt).
+SELECT
+    (SELECT count(*) FROM (
+        SELECT group_hash FROM staged WHERE grouping_set = 'group' AND group_hash IS NOT NULL
+        GROUP BY group_hash HAVING count(*) > 1))
+  + (SELECT count(*) FROM (
+        SELECT results_hash FROM staged WHERE grouping_set = 'text' AND results_hash IS NOT NULL
+        GROUP BY results_hash HAVING count(*) > 1))
 
 -- name: parse_statuses
 -- The status of each distinct results text, parsed once: the JSON object's `result` field, or
@@ -116,16 +169,17 @@ GROUP BY ALL
 CREATE OR REPLACE TEMP TABLE statuses AS
 WITH picked AS (
     SELECT
-        results,
+        results_hash,
         CASE WHEN json_valid(results) AND json_type(results) = 'OBJECT' THEN
             CASE WHEN json_type(results, '$.result') = 'VARCHAR' THEN json_extract_string(results, '$.result')
                  WHEN json_type(results, '$.status') = 'VARCHAR' THEN json_extract_string(results, '$.status')
             END
         END AS status_text
-    FROM (SELECT DISTINCT results FROM staged WHERE reject_reason = '')
+    FROM staged
+    WHERE grouping_set = 'text' AND results_hash IS NOT NULL
 )
 SELECT
-    results,
+    results_hash,
     CASE dqs_lower_ascii(dqs_trim(status_text))
         WHEN 'pass' THEN 'pass'
         WHEN 'fail' THEN 'fail'
@@ -137,23 +191,35 @@ FROM picked
 -- Per group and business day: pass, fail and unknown counts, and the day's last row in input
 -- order (file order, then line). Rows dated after an explicit as-of date are left out.
 CREATE OR REPLACE TEMP TABLE daily AS
+WITH days AS (
+    SELECT
+        d.group_hash,
+        d.business_date,
+        CAST(coalesce(sum(d.row_count) FILTER (WHERE st.status = 'pass'), 0) AS BIGINT) AS pass_count,
+        CAST(coalesce(sum(d.row_count) FILTER (WHERE st.status = 'fail'), 0) AS BIGINT) AS fail_count,
+        CAST(coalesce(sum(d.row_count) FILTER (WHERE st.status = 'unknown'), 0) AS BIGINT) AS unknown_count,
+        CAST(sum(d.row_count) AS BIGINT) AS run_count,
+        arg_max(d.last_row, d.last_order) AS last_row
+    FROM staged AS d
+    JOIN statuses AS st ON st.results_hash = d.results_hash
+    WHERE d.grouping_set = 'day' AND d.group_hash IS NOT NULL
+      AND (CAST($as_of AS DATE) IS NULL OR d.business_date <= CAST($as_of AS DATE))
+    GROUP BY d.group_hash, d.business_date
+)
 SELECT
-    s.source,
-    s.tenant_id,
-    s.dataset_uuid,
-    s.dataset_name,
-    s.rule_code,
-    s.business_date,
-    CAST(coalesce(sum(s.row_count) FILTER (WHERE st.status = 'pass'), 0) AS BIGINT) AS pass_count,
-    CAST(coalesce(sum(s.row_count) FILTER (WHERE st.status = 'fail'), 0) AS BIGINT) AS fail_count,
-    CAST(coalesce(sum(s.row_count) FILTER (WHERE st.status = 'unknown'), 0) AS BIGINT) AS unknown_count,
-    CAST(sum(s.row_count) AS BIGINT) AS run_count,
-    arg_max(s.last_row, CAST(s.file_index AS BIGINT) * 4294967296 + s.last_line) AS last_row
-FROM staged AS s
-JOIN statuses AS st ON s.results = st.results
-WHERE s.reject_reason = ''
-  AND (CAST($as_of AS DATE) IS NULL OR s.business_date <= CAST($as_of AS DATE))
-GROUP BY s.source, s.tenant_id, s.dataset_uuid, s.dataset_name, s.rule_code, s.business_date
+    g.source,
+    g.tenant_id,
+    g.dataset_uuid,
+    g.dataset_name,
+    g.rule_code,
+    days.business_date,
+    days.pass_count,
+    days.fail_count,
+    days.unknown_count,
+    days.run_count,
+    days.last_row
+FROM days
+JOIN staged AS g ON g.grouping_set = 'group' AND g.group_hash = days.group_hash
 
 -- name: reference_date
 -- R: the latest business date among the accepted rows kept for the summary.
@@ -161,18 +227,31 @@ SELECT max(business_date) FROM daily
 
 -- name: file_counts
 -- Rows read, accepted and rejected per input file, and accepted rows dated after the as-of date.
+WITH per_file AS (
+    SELECT
+        file_index,
+        sum(row_count) AS rows_read,
+        sum(row_count) FILTER (WHERE reject_line IS NULL) AS rows_accepted,
+        sum(row_count) FILTER (WHERE reject_line IS NOT NULL) AS rows_rejected
+    FROM staged
+    WHERE grouping_set = 'file'
+    GROUP BY file_index
+)
 SELECT
     f.file_index,
     f.path,
-    CAST(coalesce(sum(s.row_count), 0) AS BIGINT) AS rows_read,
-    CAST(coalesce(sum(s.row_count) FILTER (WHERE s.reject_reason = ''), 0) AS BIGINT) AS rows_accepted,
-    CAST(coalesce(sum(s.row_count) FILTER (WHERE s.reject_reason <> ''), 0) AS BIGINT) AS rows_rejected,
-    CAST(coalesce(sum(s.row_count) FILTER (
-        WHERE s.reject_reason = '' AND s.business_date > CAST($as_of AS DATE)), 0) AS BIGINT) AS rows_after_as_of
+    CAST(coalesce(p.rows_read, 0) AS BIGINT) AS rows_read,
+    CAST(coalesce(p.rows_accepted, 0) AS BIGINT) AS rows_accepted,
+    CAST(coalesce(p.rows_rejected, 0) AS BIGINT) AS rows_rejected
 FROM input_files AS f
-LEFT JOIN staged AS s ON s.file_index = f.file_index
-GROUP BY f.file_index, f.path
+LEFT JOIN per_file AS p ON p.file_index = f.file_index
 ORDER BY f.file_index
+
+-- name: rows_after_as_of
+-- Accepted rows dated after the explicit as-of date (left out of every figure).
+SELECT CAST(coalesce(sum(row_count), 0) AS BIGINT)
+FROM staged
+WHERE grouping_set = 'day' AND group_hash IS NOT NULL AND business_date > CAST($as_of AS DATE)
 
 -- name: status_counts
 -- Pass, fail and unknown-status rows among the rows kept for the summary.

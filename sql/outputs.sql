@@ -47,16 +47,16 @@ COPY (
         f.path AS file,
         s.reject_line AS line,
         s.reject_reason AS reason,
-        s.source,
-        s.tenant_id,
-        s.dataset_uuid,
-        s.dataset_name,
-        s.rule_code,
-        s.business_date_text AS business_date,
-        s.dataset_record_count_text AS dataset_record_count,
-        s.filtered_record_count_text AS filtered_record_count
+        s.rejected_values.source AS source,
+        s.rejected_values.tenant_id AS tenant_id,
+        s.rejected_values.dataset_uuid AS dataset_uuid,
+        s.rejected_values.dataset_name AS dataset_name,
+        s.rejected_values.rule_code AS rule_code,
+        s.rejected_values.business_date AS business_date,
+        s.rejected_values.dataset_record_count AS dataset_record_count,
+        s.rejected_values.filtered_record_count AS filtered_record_count
     FROM staged AS s
     JOIN input_files AS f ON f.file_index = s.file_index
-    WHERE s.reject_reason <> ''
+    WHERE s.grouping_set = 'file' AND s.reject_line IS NOT NULL
     ORDER BY s.file_index, s.reject_line
 ) TO $path (FORMAT csv, HEADER true)
