@@ -77,6 +77,7 @@ def generate(
     malformed_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of rows made invalid on purpose.")] = 0.0,
     truth: Annotated[Optional[Path], typer.Option(help="Also write the true pass probability of every series and day (Parquet).")] = None,
     end_date: Annotated[str, typer.Option(help="Last business date of the log.")] = "2026-10-30",
+    rules: Annotated[Optional[Path], typer.Option(help="Also write a rules metadata JSON for the generated rule codes (two codes are left out on purpose).")] = None,
 ) -> None:
     """Generate a realistic, deterministic rule-results log (and optionally its truth)."""
     from dqs.engine.generate import GenerateOptions, generate_log
@@ -95,6 +96,10 @@ def generate(
             end_date=_parse_date(end_date, "--end-date"),  # type: ignore[arg-type]
         )
     )
+    if rules is not None:
+        from dqs.engine.generate import write_rules
+
+        write_rules(rules)
     sys.stderr.write(
         f"dqs generate: {stats.rows:,} rows, {stats.series:,} series, {stats.days} days -> {output}\n"
     )

@@ -81,6 +81,16 @@ def rules_metadata() -> dict[str, dict[str, str]]:
     return meta
 
 
+def write_rules(path: Path) -> None:
+    """Write `rules_metadata()` as a rules JSON file (atomically)."""
+    import json
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(rules_metadata(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
 def _series_count(rows: int) -> int:
     return int(min(max(1, -(-rows // ROWS_PER_SERIES)), 250_000))
 

@@ -6,13 +6,12 @@
 -- name: create_macros
 -- Helpers shared by every block. White space means ASCII white space (space, \t, \n, \v, \f, \r);
 -- case-insensitive means ASCII case-insensitive.
--- Trimming a character set is slow, so it only runs when a value ends in \t, \n, \v, \f or \r
--- once the spaces are gone; plain trim() removes spaces only.
-CREATE OR REPLACE TEMP MACRO dqs_trim_controls(t) AS
-    CASE WHEN ascii(t) BETWEEN 9 AND 13 OR ascii(right(t, 1)) BETWEEN 9 AND 13
-         THEN trim(t, chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))
-         ELSE t END;
-CREATE OR REPLACE TEMP MACRO dqs_trim(s) AS dqs_trim_controls(trim(s));
+-- Trimming is slow, so values are only trimmed when their first or last character is a space
+-- or a control character; then \t, \n, \v, \f, \r and spaces are removed from both ends.
+CREATE OR REPLACE TEMP MACRO dqs_trim(s) AS
+    CASE WHEN ascii(s) <= 32 OR ascii(substring(s, length(s))) <= 32
+         THEN trim(s, chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))
+         ELSE s END;
 CREATE OR REPLACE TEMP MACRO dqs_lower_ascii(s) AS
     translate(s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
 -- Rule codes that are all digits match as integers: '007' and '7' share the key '7'.
@@ -75,7 +74,32 @@ typed AS (
 checked AS (
     SELECT
         *,
-        concat_ws('; ',
+        source IS NOT NULL AND tenant_id IS NOT NULL AND dataset_uuid IS NOT NULL
+            AND dataset_name IS NOT NULL AND rule_code IS NOT NULL AND business_date IS NOT NULL
+            AND dataset_record_count IS NOT NULL AND filtered_record_count IS NOT NULL AS accepted
+    FROM typed
+),
+keyed AS (
+    SELECT
+        file_index,
+        CAST(file_index AS BIGINT) * 1099511627776 + line_number AS input_order,
+        -- day, group and text sets are keyed by `accepted` too; only accepted rows are used later
+        accepted,
+        hash($salt, source, tenant_id, dataset_uuid, dataset_name, rule_code) AS group_hash,
+        business_date,
+        hash($salt, results) AS results_hash,
+        source,
+        tenant_id,
+        dataset_uuid,
+        dataset_name,
+        rule_code,
+        results,
+        dataset_record_count,
+        filtered_record_count,
+        level_of_execution,
+        -- file set: rejected rows keep their line, reasons and raw values
+        CASE WHEN NOT accepted THEN line_number END AS reject_line,
+        CASE WHEN NOT accepted THEN concat_ws('; ',
             CASE WHEN source IS NULL THEN 'source is empty' END,
             CASE WHEN tenant_id IS NULL THEN 'tenant_id is empty' END,
             CASE WHEN dataset_uuid IS NULL THEN 'dataset_uuid is empty' END,
@@ -87,31 +111,8 @@ checked AS (
                  WHEN dataset_record_count IS NULL THEN 'dataset_record_count is not a whole number >= 0' END,
             CASE WHEN filtered_record_count_text IS NULL THEN 'filtered_record_count is empty'
                  WHEN filtered_record_count IS NULL THEN 'filtered_record_count is not a whole number >= 0' END
-        ) AS reject_reason
-    FROM typed
-),
-keyed AS (
-    SELECT
-        file_index,
-        reject_reason = '' AS accepted,
-        CAST(file_index AS BIGINT) * 1099511627776 + line_number AS input_order,
-        -- day and group sets: accepted rows only (NULL keys collect the rejected ones)
-        CASE WHEN reject_reason = '' THEN hash($salt, source, tenant_id, dataset_uuid, dataset_name, rule_code) END AS group_hash,
-        CASE WHEN reject_reason = '' THEN business_date END AS business_date,
-        CASE WHEN reject_reason = '' THEN hash($salt, results) END AS results_hash,
-        CASE WHEN reject_reason = '' THEN source END AS source,
-        CASE WHEN reject_reason = '' THEN tenant_id END AS tenant_id,
-        CASE WHEN reject_reason = '' THEN dataset_uuid END AS dataset_uuid,
-        CASE WHEN reject_reason = '' THEN dataset_name END AS dataset_name,
-        CASE WHEN reject_reason = '' THEN rule_code END AS rule_code,
-        CASE WHEN reject_reason = '' THEN results END AS results,
-        dataset_record_count,
-        filtered_record_count,
-        level_of_execution,
-        -- file set: rejected rows keep their line, reasons and raw values
-        CASE WHEN reject_reason <> '' THEN line_number END AS reject_line,
-        nullif(reject_reason, '') AS reject_reason,
-        CASE WHEN reject_reason <> '' THEN {
+        ) END AS reject_reason,
+        CASE WHEN NOT accepted THEN {
             'source': source, 'tenant_id': tenant_id, 'dataset_uuid': dataset_uuid,
             'dataset_name': dataset_name, 'rule_code': rule_code,
             'business_date': business_date_text,
@@ -124,6 +125,7 @@ SELECT
          WHEN grouping(source) = 0 THEN 'group'
          WHEN grouping(results) = 0 THEN 'text'
          ELSE 'file' END AS grouping_set,
+    accepted,
     group_hash,
     business_date,
     results_hash,
@@ -147,9 +149,9 @@ SELECT
     ) AS last_row
 FROM keyed
 GROUP BY GROUPING SETS (
-    (group_hash, business_date, results_hash),
-    (group_hash, source, tenant_id, dataset_uuid, dataset_name, rule_code),
-    (results_hash, results),
+    (accepted, group_hash, business_date, results_hash),
+    (accepted, group_hash, source, tenant_id, dataset_uuid, dataset_name, rule_code),
+    (accepted, results_hash, results),
     (file_index, reject_line, reject_reason, rejected_values)
 )
 
@@ -157,10 +159,10 @@ GROUP BY GROUPING SETS (
 -- Distinct groups or results texts that share a hash (then the engine retries with a new salt).
 SELECT
     (SELECT count(*) FROM (
-        SELECT group_hash FROM staged WHERE grouping_set = 'group' AND group_hash IS NOT NULL
+        SELECT group_hash FROM staged WHERE grouping_set = 'group' AND accepted
         GROUP BY group_hash HAVING count(*) > 1))
   + (SELECT count(*) FROM (
-        SELECT results_hash FROM staged WHERE grouping_set = 'text' AND results_hash IS NOT NULL
+        SELECT results_hash FROM staged WHERE grouping_set = 'text' AND accepted
         GROUP BY results_hash HAVING count(*) > 1))
 
 -- name: parse_statuses
@@ -176,7 +178,7 @@ WITH picked AS (
             END
         END AS status_text
     FROM staged
-    WHERE grouping_set = 'text' AND results_hash IS NOT NULL
+    WHERE grouping_set = 'text' AND accepted
 )
 SELECT
     results_hash,
@@ -202,7 +204,7 @@ WITH days AS (
         arg_max(d.last_row, d.last_order) AS last_row
     FROM staged AS d
     JOIN statuses AS st ON st.results_hash = d.results_hash
-    WHERE d.grouping_set = 'day' AND d.group_hash IS NOT NULL
+    WHERE d.grouping_set = 'day' AND d.accepted
       AND (CAST($as_of AS DATE) IS NULL OR d.business_date <= CAST($as_of AS DATE))
     GROUP BY d.group_hash, d.business_date
 )
@@ -219,7 +221,7 @@ SELECT
     days.run_count,
     days.last_row
 FROM days
-JOIN staged AS g ON g.grouping_set = 'group' AND g.group_hash = days.group_hash
+JOIN staged AS g ON g.grouping_set = 'group' AND g.accepted AND g.group_hash = days.group_hash
 
 -- name: reference_date
 -- R: the latest business date among the accepted rows kept for the summary.
@@ -251,7 +253,7 @@ ORDER BY f.file_index
 -- Accepted rows dated after the explicit as-of date (left out of every figure).
 SELECT CAST(coalesce(sum(row_count), 0) AS BIGINT)
 FROM staged
-WHERE grouping_set = 'day' AND group_hash IS NOT NULL AND business_date > CAST($as_of AS DATE)
+WHERE grouping_set = 'day' AND accepted AND business_date > CAST($as_of AS DATE)
 
 -- name: status_counts
 -- Pass, fail and unknown-status rows among the rows kept for the summary.
