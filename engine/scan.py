@@ -53,7 +53,7 @@ class CsvStream:
 
     def schema(self) -> pa.Schema:
         return pa.schema(
-            [pa.field(c, pa.large_string()) for c in self.columns]
+            [pa.field(c, pa.string_view()) for c in self.columns]
             + [pa.field(FILE_INDEX, pa.int32()), pa.field(LINE_NUMBER, pa.int64())]
         )
 
@@ -62,7 +62,9 @@ class CsvStream:
         for index, path in enumerate(self.paths):
             try:
                 for frame in self._frame(index, path).collect_batches():
-                    yield from frame.to_arrow().cast(schema).to_batches()
+                    # string_view is Polars' own layout: no copy of the text on the way to DuckDB
+                    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+                    yield from table.cast(schema).to_batches()
             except Exception as exc:  # Polars, I/O and decompression errors all end the stream
                 self.failed = (path, exc)
                 raise
@@ -96,3 +98,61 @@ def register_raw_rows(db: Database, files: InputFiles, columns: tuple[str, ...])
     stream = CsvStream(files.paths, columns)
     db.register("raw_rows", stream.reader())
     return stream
+
+
+TAIL_BYTES = 1 << 20
+TAIL_FILES = 4
+
+
+def _csv_tail(path: Path, columns: list[str]) -> pl.DataFrame | None:
+    """The whole rows in the last MiB of a plain CSV file (None for gzip or unparsable tails)."""
+    with path.open("rb") as fh:
+        if fh.read(2) == b"\x1f\x8b":
+            return None
+        size = fh.seek(0, 2)
+        start = max(0, size - TAIL_BYTES)
+        fh.seek(start)
+        data = fh.read()
+    if start > 0:
+        cut = data.find(b"\n")
+        data = data[cut + 1 :] if cut >= 0 else b""
+    else:
+        data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+    if not data.strip():
+        return None
+    return pl.read_csv(
+        data, has_header=False, new_columns=columns, infer_schema=False,
+        truncate_ragged_lines=True, ignore_errors=True, encoding="utf8-lossy",
+    )
+
+
+def guess_reference_date(db: Database, files: InputFiles):
+    """A cheap guess of the latest business date, to anchor the windows of the single pass.
+
+    Logs are appended in date order, so the tails of the last files usually hold the latest
+    date; Parquet gives it from one column. A wrong guess costs a second pass, never a wrong
+    figure: the pass computes the true date and the engine checks it.
+    """
+    if files.format == "parquet":
+        register_raw_rows(db, files, files.columns)
+        try:
+            return db.scalar(query("ingest.sql", "guess_reference_date_parquet"))
+        finally:
+            db.unregister("raw_rows")
+    from .sources import csv_header
+
+    tails = []
+    for path in files.paths[-TAIL_FILES:]:
+        try:
+            tail = _csv_tail(path, csv_header(path))
+        except Exception:  # a guess only: any problem means "no guess from this file"
+            tail = None
+        if tail is not None and "business_date" in tail.columns:
+            tails.append(tail.select("business_date"))
+    if not tails:
+        return None
+    db.register("tail_rows", pl.concat(tails).to_arrow())
+    try:
+        return db.scalar(query("ingest.sql", "guess_reference_date_rows"))
+    finally:
+        db.unregister("tail_rows")

@@ -18,7 +18,7 @@ from .monitor import Monitor
 from .outputs import OutputSet, prepare_output_dir, remove_stale, spill_directory
 from .queries import query
 from .rules import load_rules
-from .scan import csv_read_error, register_raw_rows
+from .scan import csv_read_error, guess_reference_date, register_raw_rows
 from .sources import REQUIRED_COLUMNS, InputFiles, resolve_input
 
 SUMMARY_CSV = "full_summary.csv"
@@ -51,6 +51,7 @@ class RunReport:
     rows_rejected: int
     rows_unknown_status: int
     rows_after_as_of: int
+    input_passes: int
     rows_pass: int
     rows_fail: int
     groups: int
@@ -109,29 +110,28 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             shutil.rmtree(spill, ignore_errors=True)
 
 
-# Group and results texts are keyed by 64-bit hashes in the big aggregation; a collision (about
-# one in 10^9 runs for a million groups) is detected exactly and the pass redone with a new salt.
-HASH_SALTS = (0, 0x5DEECE66D, 0x2545F4914F6CDD1D)
+def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[date | None, int]:
+    """Run the staging pass, anchored on R; returns (R, number of passes over the input).
 
-
-def _stage_rows(db: Database, files: InputFiles) -> None:
-    for salt in HASH_SALTS:
+    With --as-of, R is known. Otherwise the pass is anchored on a cheap guess and repeated with
+    the true R (which every pass computes) when the guess was wrong.
+    """
+    anchor = as_of if as_of is not None else guess_reference_date(db, files)
+    passes = 0
+    while True:
+        passes += 1
         stream = register_raw_rows(db, files, REQUIRED_COLUMNS)
         try:
-            db.execute(query("ingest.sql", "stage_rows"), {"salt": salt})
+            db.execute(query("ingest.sql", "stage_rows"), {"as_of": as_of, "window_anchor": anchor})
         except EngineError as exc:
             read_error = csv_read_error(stream) if stream is not None else None
             raise (read_error or exc) from exc
         finally:
             db.unregister("raw_rows")
-        if not db.scalar(query("ingest.sql", "hash_collisions")):
-            return
-    raise EngineError(
-        "hash collisions persisted across salts",
-        query_name="stage_rows",
-        sql=query("ingest.sql", "stage_rows").sql,
-        hint="this should never happen; please report it with the input's size",
-    )
+        reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
+        if reference is None or reference == anchor:
+            return reference, passes
+        anchor = reference
 
 
 def _run(
@@ -159,22 +159,20 @@ def _run(
 
     with monitor.stage("ingest") as stage:
         say(f"reading {len(files.paths)} {files.format} file(s)")
-        _stage_rows(db, files)
+        reference, passes = _stage_rows(db, files, options.as_of)
         counts = db.arrow(query("ingest.sql", "file_counts")).to_pylist()
-        after_as_of = db.scalar(query("ingest.sql", "rows_after_as_of"), as_of) if options.as_of else 0
-        stage.rows = sum(c["rows_read"] for c in counts)
+        stage.rows = sum(c["rows_read"] for c in counts) * passes
 
     with monitor.stage("aggregate") as stage:
-        say("parsing statuses and building daily counts")
+        say("parsing statuses")
         db.execute(query("ingest.sql", "parse_statuses"))
-        db.execute(query("ingest.sql", "build_daily"), as_of)
-        reference = options.as_of or db.scalar(query("ingest.sql", "reference_date"))
+        db.execute(query("ingest.sql", "group_statuses"))
         status = db.arrow(query("ingest.sql", "status_counts")).to_pylist()[0]
         stage.rows = sum(c["rows_accepted"] for c in counts)
 
     with monitor.stage("summary") as stage:
         say("computing the summary")
-        db.execute(query("summary.sql", "summary"), {"reference_date": reference})
+        db.execute(query("summary.sql", "summary"))
         groups = db.scalar(query("summary.sql", "count_groups"))
         unknown_codes = [
             r["rule_code"] for r in db.arrow(query("summary.sql", "unknown_rule_codes")).to_pylist()
@@ -201,7 +199,8 @@ def _run(
         rows_accepted=sum(c["rows_accepted"] for c in counts),
         rows_rejected=sum(c["rows_rejected"] for c in counts),
         rows_unknown_status=status["unknown_rows"],
-        rows_after_as_of=after_as_of,
+        rows_after_as_of=status["after_as_of_rows"],
+        input_passes=passes,
         rows_pass=status["pass_rows"],
         rows_fail=status["fail_rows"],
         groups=groups,

@@ -37,66 +37,123 @@ SELECT
     CAST(file_row_number + 1 AS BIGINT) AS _dqs_line_number
 FROM read_parquet($files, file_row_number = true, union_by_name = true)
 
+-- name: guess_reference_date_parquet
+-- A cheap first guess of R for Parquet input: reads the business_date column only.
+SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM raw_rows
+
+-- name: guess_reference_date_rows
+-- A cheap first guess of R from a few rows (the tails of CSV files), in `tail_rows`.
+SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM tail_rows
+
 -- name: stage_rows
--- One pass over `raw_rows` feeds four aggregations at once (GROUPING SETS), so no per-row table
--- is ever materialised and the hash tables stay small or fixed-width (they spill if needed):
---   day    (group_hash, business_date, results_hash): counts and the last row in input order
---   group  (group_hash, the five key texts): the texts behind each group hash
---   text   (results_hash, results): each distinct results text, to parse its JSON once
+-- One pass over `raw_rows` validates every row and feeds two aggregations at once (GROUPING SETS),
+-- both small, so nothing per row is ever materialised:
+--   group  (accepted, in_scope, the five key texts, results text): counts, window counts, the
+--          latest date and the latest row in input order. `results` is part of the key so its
+--          JSON is parsed once per distinct text afterwards, never per row.
 --   file   (file_index, reject_line, reason, raw values): one row per rejected row, plus one per
---          file that counts its accepted rows
--- Hashes are salted with $salt; the engine checks them for collisions and retries another salt.
+--          file that counts its accepted rows.
+-- Window counts are taken relative to $window_anchor. The engine passes its best guess of the
+-- reference date R and runs the pass again with the true R when the guess was wrong, so the
+-- counts are always exact. Rows dated after an explicit $as_of are out of scope.
+--
+-- Most rows are "regular": keys that start with a visible character, a canonical YYYY-MM-DD
+-- date and canonical whole numbers, recognised by plain casts and a round trip. Only the other
+-- rows pay for trimming, regular expressions and reasons (CASE evaluates them for those rows
+-- only). Keys of regular rows may still end in white space: they are trimmed after the pass,
+-- once per distinct value.
 CREATE OR REPLACE TEMP TABLE staged AS
-WITH cleaned AS (
+WITH raw AS (
     SELECT
         _dqs_file_index AS file_index,
         _dqs_line_number AS line_number,
-        nullif(dqs_trim(CAST(source AS VARCHAR)), '') AS source,
-        nullif(dqs_trim(CAST(tenant_id AS VARCHAR)), '') AS tenant_id,
-        nullif(dqs_trim(CAST(dataset_uuid AS VARCHAR)), '') AS dataset_uuid,
-        nullif(dqs_trim(CAST(dataset_name AS VARCHAR)), '') AS dataset_name,
-        nullif(dqs_trim(CAST(rule_code AS VARCHAR)), '') AS rule_code,
-        nullif(dqs_trim(CAST(business_date AS VARCHAR)), '') AS business_date_text,
+        CAST(source AS VARCHAR) AS source_text,
+        CAST(tenant_id AS VARCHAR) AS tenant_id_text,
+        CAST(dataset_uuid AS VARCHAR) AS dataset_uuid_text,
+        CAST(dataset_name AS VARCHAR) AS dataset_name_text,
+        CAST(rule_code AS VARCHAR) AS rule_code_text,
+        CAST(business_date AS VARCHAR) AS business_date_raw,
         coalesce(CAST(results AS VARCHAR), '') AS results,
-        coalesce(dqs_trim(CAST(level_of_execution AS VARCHAR)), '') AS level_of_execution,
-        nullif(dqs_trim(CAST(dataset_record_count AS VARCHAR)), '') AS dataset_record_count_text,
-        nullif(dqs_trim(CAST(filtered_record_count AS VARCHAR)), '') AS filtered_record_count_text
+        coalesce(CAST(level_of_execution AS VARCHAR), '') AS level_of_execution,
+        CAST(dataset_record_count AS VARCHAR) AS dataset_record_count_raw,
+        CAST(filtered_record_count AS VARCHAR) AS filtered_record_count_raw
     FROM raw_rows
+),
+fast AS (
+    SELECT
+        *,
+        TRY_CAST(business_date_raw AS DATE) AS fast_date,
+        TRY_CAST(dataset_record_count_raw AS BIGINT) AS fast_dataset_record_count,
+        TRY_CAST(filtered_record_count_raw AS BIGINT) AS fast_filtered_record_count
+    FROM raw
+),
+classified AS (
+    SELECT
+        *,
+        coalesce(
+            ascii(source_text) > 32 AND ascii(tenant_id_text) > 32 AND ascii(dataset_uuid_text) > 32
+            AND ascii(dataset_name_text) > 32 AND ascii(rule_code_text) > 32
+            AND CAST(fast_date AS VARCHAR) = business_date_raw
+            AND fast_dataset_record_count >= 0
+            AND CAST(fast_dataset_record_count AS VARCHAR) = dataset_record_count_raw
+            AND fast_filtered_record_count >= 0
+            AND CAST(fast_filtered_record_count AS VARCHAR) = filtered_record_count_raw,
+            false) AS regular
+    FROM fast
+),
+cleaned AS (
+    SELECT
+        file_index,
+        line_number,
+        regular,
+        results,
+        level_of_execution,
+        CASE WHEN regular THEN source_text ELSE nullif(dqs_trim(source_text), '') END AS source,
+        CASE WHEN regular THEN tenant_id_text ELSE nullif(dqs_trim(tenant_id_text), '') END AS tenant_id,
+        CASE WHEN regular THEN dataset_uuid_text ELSE nullif(dqs_trim(dataset_uuid_text), '') END AS dataset_uuid,
+        CASE WHEN regular THEN dataset_name_text ELSE nullif(dqs_trim(dataset_name_text), '') END AS dataset_name,
+        CASE WHEN regular THEN rule_code_text ELSE nullif(dqs_trim(rule_code_text), '') END AS rule_code,
+        CASE WHEN regular THEN business_date_raw ELSE nullif(dqs_trim(business_date_raw), '') END AS business_date_text,
+        CASE WHEN regular THEN dataset_record_count_raw ELSE nullif(dqs_trim(dataset_record_count_raw), '') END AS dataset_record_count_text,
+        CASE WHEN regular THEN filtered_record_count_raw ELSE nullif(dqs_trim(filtered_record_count_raw), '') END AS filtered_record_count_text,
+        fast_date,
+        fast_dataset_record_count,
+        fast_filtered_record_count
+    FROM classified
 ),
 typed AS (
     SELECT
         *,
-        dqs_business_date(business_date_text) AS business_date,
-        dqs_whole_number(dataset_record_count_text) AS dataset_record_count,
-        dqs_whole_number(filtered_record_count_text) AS filtered_record_count
+        CASE WHEN regular THEN fast_date ELSE dqs_business_date(business_date_text) END AS business_date,
+        CASE WHEN regular THEN fast_dataset_record_count ELSE dqs_whole_number(dataset_record_count_text) END AS dataset_record_count,
+        CASE WHEN regular THEN fast_filtered_record_count ELSE dqs_whole_number(filtered_record_count_text) END AS filtered_record_count
     FROM cleaned
 ),
 checked AS (
     SELECT
         *,
-        source IS NOT NULL AND tenant_id IS NOT NULL AND dataset_uuid IS NOT NULL
+        regular OR (source IS NOT NULL AND tenant_id IS NOT NULL AND dataset_uuid IS NOT NULL
             AND dataset_name IS NOT NULL AND rule_code IS NOT NULL AND business_date IS NOT NULL
-            AND dataset_record_count IS NOT NULL AND filtered_record_count IS NOT NULL AS accepted
+            AND dataset_record_count IS NOT NULL AND filtered_record_count IS NOT NULL) AS accepted
     FROM typed
 ),
 keyed AS (
     SELECT
         file_index,
-        CAST(file_index AS BIGINT) * 1099511627776 + line_number AS input_order,
-        -- day, group and text sets are keyed by `accepted` too; only accepted rows are used later
         accepted,
-        hash($salt, source, tenant_id, dataset_uuid, dataset_name, rule_code) AS group_hash,
-        business_date,
-        hash($salt, results) AS results_hash,
+        accepted AND (CAST($as_of AS DATE) IS NULL OR business_date <= CAST($as_of AS DATE)) AS in_scope,
         source,
         tenant_id,
         dataset_uuid,
         dataset_name,
         rule_code,
         results,
-        dataset_record_count,
-        filtered_record_count,
-        level_of_execution,
+        business_date,
+        {'business_date': business_date,
+         'input_order': CAST(file_index AS BIGINT) * 1099511627776 + line_number} AS row_position,
+        {'dataset_record_count': dataset_record_count,
+         'filtered_record_count': filtered_record_count,
+         'level_of_execution': level_of_execution} AS row_values,
         -- file set: rejected rows keep their line, reasons and raw values
         CASE WHEN NOT accepted THEN line_number END AS reject_line,
         CASE WHEN NOT accepted THEN concat_ws('; ',
@@ -121,14 +178,9 @@ keyed AS (
     FROM checked
 )
 SELECT
-    CASE WHEN grouping(business_date) = 0 THEN 'day'
-         WHEN grouping(source) = 0 THEN 'group'
-         WHEN grouping(results) = 0 THEN 'text'
-         ELSE 'file' END AS grouping_set,
+    CASE WHEN grouping(file_index) = 0 THEN 'file' ELSE 'group' END AS grouping_set,
     accepted,
-    group_hash,
-    business_date,
-    results_hash,
+    in_scope,
     source,
     tenant_id,
     dataset_uuid,
@@ -140,30 +192,21 @@ SELECT
     reject_reason,
     rejected_values,
     count(*) AS row_count,
-    max(input_order) AS last_order,
-    arg_max(
-        {'dataset_record_count': dataset_record_count,
-         'filtered_record_count': filtered_record_count,
-         'level_of_execution': level_of_execution},
-        input_order
-    ) AS last_row
+    count(*) FILTER (WHERE business_date >= CAST($window_anchor AS DATE) - 30) AS rows_1m,
+    count(*) FILTER (WHERE business_date >= CAST($window_anchor AS DATE) - 90) AS rows_3m,
+    count(*) FILTER (WHERE business_date >= CAST($window_anchor AS DATE) - 365) AS rows_12m,
+    max(business_date) AS business_date_latest,
+    max(row_position) AS latest_position,
+    arg_max(row_values, row_position) AS latest_values
 FROM keyed
 GROUP BY GROUPING SETS (
-    (accepted, group_hash, business_date, results_hash),
-    (accepted, group_hash, source, tenant_id, dataset_uuid, dataset_name, rule_code),
-    (accepted, results_hash, results),
+    (accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results),
     (file_index, reject_line, reject_reason, rejected_values)
 )
 
--- name: hash_collisions
--- Distinct groups or results texts that share a hash (then the engine retries with a new salt).
-SELECT
-    (SELECT count(*) FROM (
-        SELECT group_hash FROM staged WHERE grouping_set = 'group' AND accepted
-        GROUP BY group_hash HAVING count(*) > 1))
-  + (SELECT count(*) FROM (
-        SELECT results_hash FROM staged WHERE grouping_set = 'text' AND accepted
-        GROUP BY results_hash HAVING count(*) > 1))
+-- name: reference_date
+-- R: the latest business date among the accepted rows in scope.
+SELECT max(business_date_latest) FROM staged WHERE grouping_set = 'group' AND in_scope
 
 -- name: parse_statuses
 -- The status of each distinct results text, parsed once: the JSON object's `result` field, or
@@ -171,17 +214,16 @@ SELECT
 CREATE OR REPLACE TEMP TABLE statuses AS
 WITH picked AS (
     SELECT
-        results_hash,
+        results,
         CASE WHEN json_valid(results) AND json_type(results) = 'OBJECT' THEN
             CASE WHEN json_type(results, '$.result') = 'VARCHAR' THEN json_extract_string(results, '$.result')
                  WHEN json_type(results, '$.status') = 'VARCHAR' THEN json_extract_string(results, '$.status')
             END
         END AS status_text
-    FROM staged
-    WHERE grouping_set = 'text' AND accepted
+    FROM (SELECT DISTINCT results FROM staged WHERE grouping_set = 'group' AND in_scope)
 )
 SELECT
-    results_hash,
+    results,
     CASE dqs_lower_ascii(dqs_trim(status_text))
         WHEN 'pass' THEN 'pass'
         WHEN 'fail' THEN 'fail'
@@ -189,46 +231,31 @@ SELECT
     END AS status
 FROM picked
 
--- name: build_daily
--- Per group and business day: pass, fail and unknown counts, and the day's last row in input
--- order (file order, then line). Rows dated after an explicit as-of date are left out.
-CREATE OR REPLACE TEMP TABLE daily AS
-WITH days AS (
-    SELECT
-        d.group_hash,
-        d.business_date,
-        CAST(coalesce(sum(d.row_count) FILTER (WHERE st.status = 'pass'), 0) AS BIGINT) AS pass_count,
-        CAST(coalesce(sum(d.row_count) FILTER (WHERE st.status = 'fail'), 0) AS BIGINT) AS fail_count,
-        CAST(coalesce(sum(d.row_count) FILTER (WHERE st.status = 'unknown'), 0) AS BIGINT) AS unknown_count,
-        CAST(sum(d.row_count) AS BIGINT) AS run_count,
-        arg_max(d.last_row, d.last_order) AS last_row
-    FROM staged AS d
-    JOIN statuses AS st ON st.results_hash = d.results_hash
-    WHERE d.grouping_set = 'day' AND d.accepted
-      AND (CAST($as_of AS DATE) IS NULL OR d.business_date <= CAST($as_of AS DATE))
-    GROUP BY d.group_hash, d.business_date
-)
+-- name: group_statuses
+-- Per group and results text: the counts with the parsed status (rows in scope only). Keys are
+-- trimmed here, once per distinct value (regular rows reach this point untrimmed).
+CREATE OR REPLACE TEMP VIEW group_statuses AS
 SELECT
-    g.source,
-    g.tenant_id,
-    g.dataset_uuid,
-    g.dataset_name,
-    g.rule_code,
-    days.business_date,
-    days.pass_count,
-    days.fail_count,
-    days.unknown_count,
-    days.run_count,
-    days.last_row
-FROM days
-JOIN staged AS g ON g.grouping_set = 'group' AND g.accepted AND g.group_hash = days.group_hash
-
--- name: reference_date
--- R: the latest business date among the accepted rows kept for the summary.
-SELECT max(business_date) FROM daily
+    dqs_trim(s.source) AS source,
+    dqs_trim(s.tenant_id) AS tenant_id,
+    dqs_trim(s.dataset_uuid) AS dataset_uuid,
+    dqs_trim(s.dataset_name) AS dataset_name,
+    dqs_trim(s.rule_code) AS rule_code,
+    s.results,
+    s.row_count,
+    s.rows_1m,
+    s.rows_3m,
+    s.rows_12m,
+    s.business_date_latest,
+    s.latest_position,
+    s.latest_values,
+    st.status
+FROM staged AS s
+JOIN statuses AS st ON st.results = s.results
+WHERE s.grouping_set = 'group' AND s.in_scope
 
 -- name: file_counts
--- Rows read, accepted and rejected per input file, and accepted rows dated after the as-of date.
+-- Rows read, accepted and rejected per input file.
 WITH per_file AS (
     SELECT
         file_index,
@@ -249,16 +276,11 @@ FROM input_files AS f
 LEFT JOIN per_file AS p ON p.file_index = f.file_index
 ORDER BY f.file_index
 
--- name: rows_after_as_of
--- Accepted rows dated after the explicit as-of date (left out of every figure).
-SELECT CAST(coalesce(sum(row_count), 0) AS BIGINT)
-FROM staged
-WHERE grouping_set = 'day' AND accepted AND business_date > CAST($as_of AS DATE)
-
 -- name: status_counts
--- Pass, fail and unknown-status rows among the rows kept for the summary.
+-- Pass, fail and unknown-status rows in scope, and accepted rows dated after the as-of date.
 SELECT
-    CAST(coalesce(sum(pass_count), 0) AS BIGINT) AS pass_rows,
-    CAST(coalesce(sum(fail_count), 0) AS BIGINT) AS fail_rows,
-    CAST(coalesce(sum(unknown_count), 0) AS BIGINT) AS unknown_rows
-FROM daily
+    CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'pass'), 0) AS BIGINT) AS pass_rows,
+    CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'fail'), 0) AS BIGINT) AS fail_rows,
+    CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'unknown'), 0) AS BIGINT) AS unknown_rows,
+    CAST(coalesce((SELECT sum(row_count) FROM staged
+                   WHERE grouping_set = 'group' AND accepted AND NOT in_scope), 0) AS BIGINT) AS after_as_of_rows

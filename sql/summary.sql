@@ -3,8 +3,8 @@
 
 -- name: summary
 -- The 27 contract columns, sorted by the five key columns (byte order = code point order).
--- Windows count pass/fail rows dated on or after R-30, R-90 and R-365 days (inclusive).
--- Latest values come from the group's latest day, and that day's last row in input order.
+-- Window counts come from the staging pass, taken relative to the reference date R.
+-- Latest values come from the group's latest row: greatest business date, then input order.
 CREATE OR REPLACE TEMP TABLE summary AS
 WITH grouped AS (
     SELECT
@@ -13,17 +13,17 @@ WITH grouped AS (
         dataset_uuid,
         dataset_name,
         rule_code,
-        max(business_date) AS business_date_latest,
-        arg_max(last_row, business_date) AS last_row,
-        CAST(sum(pass_count) AS BIGINT) AS pass_count_total,
-        CAST(sum(fail_count) AS BIGINT) AS fail_count_total,
-        CAST(coalesce(sum(pass_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 30), 0) AS BIGINT) AS pass_count_1m,
-        CAST(coalesce(sum(fail_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 30), 0) AS BIGINT) AS fail_count_1m,
-        CAST(coalesce(sum(pass_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 90), 0) AS BIGINT) AS pass_count_3m,
-        CAST(coalesce(sum(fail_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 90), 0) AS BIGINT) AS fail_count_3m,
-        CAST(coalesce(sum(pass_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 365), 0) AS BIGINT) AS pass_count_12m,
-        CAST(coalesce(sum(fail_count) FILTER (WHERE business_date >= CAST($reference_date AS DATE) - 365), 0) AS BIGINT) AS fail_count_12m
-    FROM daily
+        max(business_date_latest) AS business_date_latest,
+        arg_max(latest_values, latest_position) AS last_row,
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_total,
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_total,
+        CAST(coalesce(sum(rows_1m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_1m,
+        CAST(coalesce(sum(rows_1m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_1m,
+        CAST(coalesce(sum(rows_3m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_3m,
+        CAST(coalesce(sum(rows_3m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_3m,
+        CAST(coalesce(sum(rows_12m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_12m,
+        CAST(coalesce(sum(rows_12m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_12m
+    FROM group_statuses
     GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
 ),
 rated AS (
@@ -72,7 +72,7 @@ SELECT
     CASE WHEN g.fail_rate_1m - g.fail_rate_3m > 0.05 THEN 'up'
          WHEN g.fail_rate_1m - g.fail_rate_3m < -0.05 THEN 'down'
          ELSE 'equal' END AS trend_flag,
-    g.last_row.level_of_execution AS last_execution_level
+    dqs_trim(g.last_row.level_of_execution) AS last_execution_level
 FROM rated AS g
 LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(g.rule_code)
 ORDER BY g.source, g.tenant_id, g.dataset_uuid, g.dataset_name, g.rule_code
