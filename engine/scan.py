@@ -32,6 +32,7 @@ class CsvStream:
     paths: tuple[Path, ...]
     columns: tuple[str, ...]
     failed: tuple[Path, Exception] | None = field(default=None)
+    rows_per_file: list[int] = field(default_factory=list)
 
     def _frame(self, index: int, path: Path) -> pl.LazyFrame:
         frame = pl.scan_csv(
@@ -59,9 +60,11 @@ class CsvStream:
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         schema = self.schema()
+        self.rows_per_file = [0] * len(self.paths)
         for index, path in enumerate(self.paths):
             try:
                 for frame in self._frame(index, path).collect_batches():
+                    self.rows_per_file[index] += frame.height
                     # string_view is Polars' own layout: no copy of the text on the way to DuckDB
                     table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
                     yield from table.cast(schema).to_batches()
@@ -85,6 +88,13 @@ def csv_read_error(stream: CsvStream) -> InputError | None:
     elif "utf-8" in text.lower():
         hint = "re-encode the file as UTF-8"
     return InputError(f"{path}: cannot read CSV: {text}", hint=hint)
+
+
+def parquet_rows_per_file(files: InputFiles) -> list[int]:
+    """Row counts from the Parquet footers (exact, no data read)."""
+    import pyarrow.parquet as pq
+
+    return [pq.read_metadata(p).num_rows for p in files.paths]
 
 
 def register_raw_rows(db: Database, files: InputFiles, columns: tuple[str, ...]) -> CsvStream | None:

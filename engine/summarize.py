@@ -18,7 +18,7 @@ from .monitor import Monitor
 from .outputs import OutputSet, prepare_output_dir, remove_stale, spill_directory
 from .queries import query
 from .rules import load_rules
-from .scan import csv_read_error, guess_reference_date, register_raw_rows
+from .scan import csv_read_error, guess_reference_date, parquet_rows_per_file, register_raw_rows
 from .sources import REQUIRED_COLUMNS, InputFiles, resolve_input
 
 SUMMARY_CSV = "full_summary.csv"
@@ -110,8 +110,8 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             shutil.rmtree(spill, ignore_errors=True)
 
 
-def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[date | None, int]:
-    """Run the staging pass, anchored on R; returns (R, number of passes over the input).
+def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[date | None, int, list[int]]:
+    """Run the staging pass, anchored on R; returns (R, passes over the input, rows per file).
 
     With --as-of, R is known. Otherwise the pass is anchored on a cheap guess and repeated with
     the true R (which every pass computes) when the guess was wrong.
@@ -130,8 +130,28 @@ def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[da
             db.unregister("raw_rows")
         reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
         if reference is None or reference == anchor:
-            return reference, passes
+            rows = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
+            return reference, passes, rows
         anchor = reference
+
+
+def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tuple[list[dict[str, Any]], int, int]:
+    """Per-file rows read/accepted/rejected; every row must be either accepted or rejected."""
+    rejected = [r["rows_rejected"] for r in db.arrow(query("ingest.sql", "rejected_counts")).to_pylist()]
+    totals = db.arrow(query("ingest.sql", "row_totals")).to_pylist()[0]
+    if sum(rows_read) != totals["rows_accepted"] + totals["rows_rejected"]:
+        raise EngineError(
+            f"row accounting mismatch: read {sum(rows_read)}, accepted {totals['rows_accepted']}, "
+            f"rejected {totals['rows_rejected']}",
+            query_name="row_totals",
+            sql=query("ingest.sql", "row_totals").sql,
+            hint="this is a bug; please report it with the input's shape",
+        )
+    per_file = [
+        {"path": str(path), "rows_read": read, "rows_accepted": read - rej, "rows_rejected": rej}
+        for path, read, rej in zip(files.paths, rows_read, rejected)
+    ]
+    return per_file, totals["rows_accepted"], totals["rows_rejected"]
 
 
 def _run(
@@ -159,16 +179,16 @@ def _run(
 
     with monitor.stage("ingest") as stage:
         say(f"reading {len(files.paths)} {files.format} file(s)")
-        reference, passes = _stage_rows(db, files, options.as_of)
-        counts = db.arrow(query("ingest.sql", "file_counts")).to_pylist()
-        stage.rows = sum(c["rows_read"] for c in counts) * passes
+        reference, passes, rows_read = _stage_rows(db, files, options.as_of)
+        per_file, accepted, rejected = _row_accounting(db, files, rows_read)
+        stage.rows = sum(rows_read) * passes
 
     with monitor.stage("aggregate") as stage:
         say("parsing statuses")
         db.execute(query("ingest.sql", "parse_statuses"))
         db.execute(query("ingest.sql", "group_statuses"))
         status = db.arrow(query("ingest.sql", "status_counts")).to_pylist()[0]
-        stage.rows = sum(c["rows_accepted"] for c in counts)
+        stage.rows = accepted
 
     with monitor.stage("summary") as stage:
         say("computing the summary")
@@ -189,15 +209,11 @@ def _run(
             db.execute(query("outputs.sql", block), {"path": str(outputs.path(name))})
 
     return RunReport(
-        input_files=[
-            {"path": c["path"], "rows_read": c["rows_read"], "rows_accepted": c["rows_accepted"],
-             "rows_rejected": c["rows_rejected"]}
-            for c in counts
-        ],
+        input_files=per_file,
         input_format=files.format,
-        rows_read=sum(c["rows_read"] for c in counts),
-        rows_accepted=sum(c["rows_accepted"] for c in counts),
-        rows_rejected=sum(c["rows_rejected"] for c in counts),
+        rows_read=sum(rows_read),
+        rows_accepted=accepted,
+        rows_rejected=rejected,
         rows_unknown_status=status["unknown_rows"],
         rows_after_as_of=status["after_as_of_rows"],
         input_passes=passes,

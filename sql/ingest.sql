@@ -46,13 +46,11 @@ SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM raw
 SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM tail_rows
 
 -- name: stage_rows
--- One pass over `raw_rows` validates every row and feeds two aggregations at once (GROUPING SETS),
--- both small, so nothing per row is ever materialised:
---   group  (accepted, in_scope, the five key texts, results text): counts, window counts, the
---          latest date and the latest row in input order. `results` is part of the key so its
---          JSON is parsed once per distinct text afterwards, never per row.
---   file   (file_index, reject_line, reason, raw values): one row per rejected row, plus one per
---          file that counts its accepted rows.
+-- One pass over `raw_rows` validates every row and aggregates it into a small table:
+--   accepted rows per (in_scope, the five key texts, results text): counts, window counts, the
+--     latest date and the latest row in input order. `results` is part of the key so its JSON
+--     is parsed once per distinct text afterwards, never per row;
+--   rejected rows one by one (file, line, reasons and raw values are part of the key).
 -- Window counts are taken relative to $window_anchor. The engine passes its best guess of the
 -- reference date R and runs the pass again with the true R when the guess was wrong, so the
 -- counts are always exact. Rows dated after an explicit $as_of are out of scope.
@@ -102,83 +100,83 @@ classified AS (
     FROM fast
 ),
 cleaned AS (
+    -- Trimmed texts of irregular rows, for their checks and reasons; NULL for regular rows.
     SELECT
-        file_index,
-        line_number,
-        regular,
-        results,
-        level_of_execution,
-        CASE WHEN regular THEN source_text ELSE nullif(dqs_trim(source_text), '') END AS source,
-        CASE WHEN regular THEN tenant_id_text ELSE nullif(dqs_trim(tenant_id_text), '') END AS tenant_id,
-        CASE WHEN regular THEN dataset_uuid_text ELSE nullif(dqs_trim(dataset_uuid_text), '') END AS dataset_uuid,
-        CASE WHEN regular THEN dataset_name_text ELSE nullif(dqs_trim(dataset_name_text), '') END AS dataset_name,
-        CASE WHEN regular THEN rule_code_text ELSE nullif(dqs_trim(rule_code_text), '') END AS rule_code,
-        CASE WHEN regular THEN business_date_raw ELSE nullif(dqs_trim(business_date_raw), '') END AS business_date_text,
-        CASE WHEN regular THEN dataset_record_count_raw ELSE nullif(dqs_trim(dataset_record_count_raw), '') END AS dataset_record_count_text,
-        CASE WHEN regular THEN filtered_record_count_raw ELSE nullif(dqs_trim(filtered_record_count_raw), '') END AS filtered_record_count_text,
-        fast_date,
-        fast_dataset_record_count,
-        fast_filtered_record_count
+        *,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(source_text), '') END AS source_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(tenant_id_text), '') END AS tenant_id_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(dataset_uuid_text), '') END AS dataset_uuid_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(dataset_name_text), '') END AS dataset_name_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(rule_code_text), '') END AS rule_code_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(business_date_raw), '') END AS business_date_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(dataset_record_count_raw), '') END AS dataset_record_count_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(filtered_record_count_raw), '') END AS filtered_record_count_clean
     FROM classified
 ),
 typed AS (
     SELECT
         *,
-        CASE WHEN regular THEN fast_date ELSE dqs_business_date(business_date_text) END AS business_date,
-        CASE WHEN regular THEN fast_dataset_record_count ELSE dqs_whole_number(dataset_record_count_text) END AS dataset_record_count,
-        CASE WHEN regular THEN fast_filtered_record_count ELSE dqs_whole_number(filtered_record_count_text) END AS filtered_record_count
+        CASE WHEN regular THEN fast_date ELSE dqs_business_date(business_date_clean) END AS business_date,
+        CASE WHEN regular THEN fast_dataset_record_count ELSE dqs_whole_number(dataset_record_count_clean) END AS dataset_record_count,
+        CASE WHEN regular THEN fast_filtered_record_count ELSE dqs_whole_number(filtered_record_count_clean) END AS filtered_record_count
     FROM cleaned
 ),
 checked AS (
     SELECT
         *,
-        regular OR (source IS NOT NULL AND tenant_id IS NOT NULL AND dataset_uuid IS NOT NULL
-            AND dataset_name IS NOT NULL AND rule_code IS NOT NULL AND business_date IS NOT NULL
+        regular OR (source_clean IS NOT NULL AND tenant_id_clean IS NOT NULL
+            AND dataset_uuid_clean IS NOT NULL AND dataset_name_clean IS NOT NULL
+            AND rule_code_clean IS NOT NULL AND business_date IS NOT NULL
             AND dataset_record_count IS NOT NULL AND filtered_record_count IS NOT NULL) AS accepted
     FROM typed
 ),
 keyed AS (
     SELECT
-        file_index,
         accepted,
         accepted AND (CAST($as_of AS DATE) IS NULL OR business_date <= CAST($as_of AS DATE)) AS in_scope,
-        source,
-        tenant_id,
-        dataset_uuid,
-        dataset_name,
-        rule_code,
+        -- keys stay as read; they are trimmed after the pass, once per distinct value
+        source_text AS source,
+        tenant_id_text AS tenant_id,
+        dataset_uuid_text AS dataset_uuid,
+        dataset_name_text AS dataset_name,
+        rule_code_text AS rule_code,
         results,
-        business_date,
-        {'business_date': business_date,
-         'input_order': CAST(file_index AS BIGINT) * 1099511627776 + line_number} AS row_position,
-        {'dataset_record_count': dataset_record_count,
-         'filtered_record_count': filtered_record_count,
-         'level_of_execution': level_of_execution} AS row_values,
-        -- file set: rejected rows keep their line, reasons and raw values
+        -- 0: older than R-365, 1: within 12 months, 2: within 3 months, 3: within 1 month
+        CASE WHEN business_date >= CAST($window_anchor AS DATE) - 30 THEN 3
+             WHEN business_date >= CAST($window_anchor AS DATE) - 90 THEN 2
+             WHEN business_date >= CAST($window_anchor AS DATE) - 365 THEN 1
+             ELSE 0 END AS window_bucket,
+        -- input position ordered by (business date, file, line), packed in one HUGEINT
+        (CAST(business_date - DATE '0001-01-01' AS HUGEINT) << 80)
+            + (CAST(file_index AS HUGEINT) << 48) + line_number AS row_position,
+        dataset_record_count,
+        filtered_record_count,
+        level_of_execution,
+        -- rejected rows keep their file, line, reasons and raw values
+        CASE WHEN NOT accepted THEN file_index END AS reject_file_index,
         CASE WHEN NOT accepted THEN line_number END AS reject_line,
         CASE WHEN NOT accepted THEN concat_ws('; ',
-            CASE WHEN source IS NULL THEN 'source is empty' END,
-            CASE WHEN tenant_id IS NULL THEN 'tenant_id is empty' END,
-            CASE WHEN dataset_uuid IS NULL THEN 'dataset_uuid is empty' END,
-            CASE WHEN dataset_name IS NULL THEN 'dataset_name is empty' END,
-            CASE WHEN rule_code IS NULL THEN 'rule_code is empty' END,
-            CASE WHEN business_date_text IS NULL THEN 'business_date is empty'
+            CASE WHEN source_clean IS NULL THEN 'source is empty' END,
+            CASE WHEN tenant_id_clean IS NULL THEN 'tenant_id is empty' END,
+            CASE WHEN dataset_uuid_clean IS NULL THEN 'dataset_uuid is empty' END,
+            CASE WHEN dataset_name_clean IS NULL THEN 'dataset_name is empty' END,
+            CASE WHEN rule_code_clean IS NULL THEN 'rule_code is empty' END,
+            CASE WHEN business_date_clean IS NULL THEN 'business_date is empty'
                  WHEN business_date IS NULL THEN 'business_date is not a valid YYYY-MM-DD date' END,
-            CASE WHEN dataset_record_count_text IS NULL THEN 'dataset_record_count is empty'
+            CASE WHEN dataset_record_count_clean IS NULL THEN 'dataset_record_count is empty'
                  WHEN dataset_record_count IS NULL THEN 'dataset_record_count is not a whole number >= 0' END,
-            CASE WHEN filtered_record_count_text IS NULL THEN 'filtered_record_count is empty'
+            CASE WHEN filtered_record_count_clean IS NULL THEN 'filtered_record_count is empty'
                  WHEN filtered_record_count IS NULL THEN 'filtered_record_count is not a whole number >= 0' END
         ) END AS reject_reason,
         CASE WHEN NOT accepted THEN {
-            'source': source, 'tenant_id': tenant_id, 'dataset_uuid': dataset_uuid,
-            'dataset_name': dataset_name, 'rule_code': rule_code,
-            'business_date': business_date_text,
-            'dataset_record_count': dataset_record_count_text,
-            'filtered_record_count': filtered_record_count_text} END AS rejected_values
+            'source': source_clean, 'tenant_id': tenant_id_clean, 'dataset_uuid': dataset_uuid_clean,
+            'dataset_name': dataset_name_clean, 'rule_code': rule_code_clean,
+            'business_date': business_date_clean,
+            'dataset_record_count': dataset_record_count_clean,
+            'filtered_record_count': filtered_record_count_clean} END AS rejected_values
     FROM checked
 )
 SELECT
-    CASE WHEN grouping(file_index) = 0 THEN 'file' ELSE 'group' END AS grouping_set,
     accepted,
     in_scope,
     source,
@@ -187,26 +185,24 @@ SELECT
     dataset_name,
     rule_code,
     results,
-    file_index,
+    window_bucket,
+    reject_file_index AS file_index,
     reject_line,
     reject_reason,
     rejected_values,
     count(*) AS row_count,
-    count(*) FILTER (WHERE business_date >= CAST($window_anchor AS DATE) - 30) AS rows_1m,
-    count(*) FILTER (WHERE business_date >= CAST($window_anchor AS DATE) - 90) AS rows_3m,
-    count(*) FILTER (WHERE business_date >= CAST($window_anchor AS DATE) - 365) AS rows_12m,
-    max(business_date) AS business_date_latest,
     max(row_position) AS latest_position,
-    arg_max(row_values, row_position) AS latest_values
+    arg_max(dataset_record_count, row_position) AS latest_dataset_record_count,
+    arg_max(filtered_record_count, row_position) AS latest_filtered_record_count,
+    arg_max(level_of_execution, row_position) AS latest_level_of_execution
 FROM keyed
-GROUP BY GROUPING SETS (
-    (accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results),
-    (file_index, reject_line, reject_reason, rejected_values)
-)
+-- the reject columns are NULL for accepted rows, and make each rejected row a group of its own
+GROUP BY accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results,
+         window_bucket, reject_file_index, reject_line, reject_reason, rejected_values
 
 -- name: reference_date
 -- R: the latest business date among the accepted rows in scope.
-SELECT max(business_date_latest) FROM staged WHERE grouping_set = 'group' AND in_scope
+SELECT DATE '0001-01-01' + CAST(max(latest_position) >> 80 AS INTEGER) FROM staged WHERE in_scope
 
 -- name: parse_statuses
 -- The status of each distinct results text, parsed once: the JSON object's `result` field, or
@@ -220,7 +216,7 @@ WITH picked AS (
                  WHEN json_type(results, '$.status') = 'VARCHAR' THEN json_extract_string(results, '$.status')
             END
         END AS status_text
-    FROM (SELECT DISTINCT results FROM staged WHERE grouping_set = 'group' AND in_scope)
+    FROM (SELECT DISTINCT results FROM staged WHERE in_scope)
 )
 SELECT
     results,
@@ -233,7 +229,7 @@ FROM picked
 
 -- name: group_statuses
 -- Per group and results text: the counts with the parsed status (rows in scope only). Keys are
--- trimmed here, once per distinct value (regular rows reach this point untrimmed).
+-- trimmed here, once per distinct value (the pass groups them as read).
 CREATE OR REPLACE TEMP VIEW group_statuses AS
 SELECT
     dqs_trim(s.source) AS source,
@@ -242,39 +238,33 @@ SELECT
     dqs_trim(s.dataset_name) AS dataset_name,
     dqs_trim(s.rule_code) AS rule_code,
     s.results,
+    s.window_bucket,
     s.row_count,
-    s.rows_1m,
-    s.rows_3m,
-    s.rows_12m,
-    s.business_date_latest,
     s.latest_position,
-    s.latest_values,
+    s.latest_dataset_record_count,
+    s.latest_filtered_record_count,
+    s.latest_level_of_execution,
     st.status
 FROM staged AS s
 JOIN statuses AS st ON st.results = s.results
-WHERE s.grouping_set = 'group' AND s.in_scope
+WHERE s.in_scope
 
--- name: file_counts
--- Rows read, accepted and rejected per input file.
-WITH per_file AS (
-    SELECT
-        file_index,
-        sum(row_count) AS rows_read,
-        sum(row_count) FILTER (WHERE reject_line IS NULL) AS rows_accepted,
-        sum(row_count) FILTER (WHERE reject_line IS NOT NULL) AS rows_rejected
-    FROM staged
-    WHERE grouping_set = 'file'
-    GROUP BY file_index
-)
+-- name: rejected_counts
+-- Rejected rows per input file, and accepted and rejected rows in all.
 SELECT
     f.file_index,
-    f.path,
-    CAST(coalesce(p.rows_read, 0) AS BIGINT) AS rows_read,
-    CAST(coalesce(p.rows_accepted, 0) AS BIGINT) AS rows_accepted,
-    CAST(coalesce(p.rows_rejected, 0) AS BIGINT) AS rows_rejected
+    CAST(coalesce(sum(s.row_count), 0) AS BIGINT) AS rows_rejected
 FROM input_files AS f
-LEFT JOIN per_file AS p ON p.file_index = f.file_index
+LEFT JOIN staged AS s ON s.file_index = f.file_index AND s.reject_line IS NOT NULL
+GROUP BY f.file_index
 ORDER BY f.file_index
+
+-- name: row_totals
+-- Accepted and rejected rows, each counted directly.
+SELECT
+    CAST(coalesce(sum(row_count) FILTER (WHERE accepted), 0) AS BIGINT) AS rows_accepted,
+    CAST(coalesce(sum(row_count) FILTER (WHERE NOT accepted), 0) AS BIGINT) AS rows_rejected
+FROM staged
 
 -- name: status_counts
 -- Pass, fail and unknown-status rows in scope, and accepted rows dated after the as-of date.
@@ -283,4 +273,4 @@ SELECT
     CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'fail'), 0) AS BIGINT) AS fail_rows,
     CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'unknown'), 0) AS BIGINT) AS unknown_rows,
     CAST(coalesce((SELECT sum(row_count) FROM staged
-                   WHERE grouping_set = 'group' AND accepted AND NOT in_scope), 0) AS BIGINT) AS after_as_of_rows
+                   WHERE accepted AND NOT in_scope), 0) AS BIGINT) AS after_as_of_rows

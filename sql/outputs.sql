@@ -57,6 +57,6 @@ COPY (
         s.rejected_values.filtered_record_count AS filtered_record_count
     FROM staged AS s
     JOIN input_files AS f ON f.file_index = s.file_index
-    WHERE s.grouping_set = 'file' AND s.reject_line IS NOT NULL
+    WHERE s.reject_line IS NOT NULL
     ORDER BY s.file_index, s.reject_line
 ) TO $path (FORMAT csv, HEADER true)

@@ -13,16 +13,18 @@ WITH grouped AS (
         dataset_uuid,
         dataset_name,
         rule_code,
-        max(business_date_latest) AS business_date_latest,
-        arg_max(latest_values, latest_position) AS last_row,
+        DATE '0001-01-01' + CAST(max(latest_position) >> 80 AS INTEGER) AS business_date_latest,
+        arg_max(latest_dataset_record_count, latest_position) AS dataset_record_count_latest,
+        arg_max(latest_filtered_record_count, latest_position) AS filtered_record_count_latest,
+        arg_max(latest_level_of_execution, latest_position) AS level_of_execution_latest,
         CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_total,
         CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_total,
-        CAST(coalesce(sum(rows_1m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_1m,
-        CAST(coalesce(sum(rows_1m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_1m,
-        CAST(coalesce(sum(rows_3m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_3m,
-        CAST(coalesce(sum(rows_3m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_3m,
-        CAST(coalesce(sum(rows_12m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_12m,
-        CAST(coalesce(sum(rows_12m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_12m
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass' AND window_bucket >= 3), 0) AS BIGINT) AS pass_count_1m,
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail' AND window_bucket >= 3), 0) AS BIGINT) AS fail_count_1m,
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass' AND window_bucket >= 2), 0) AS BIGINT) AS pass_count_3m,
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail' AND window_bucket >= 2), 0) AS BIGINT) AS fail_count_3m,
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass' AND window_bucket >= 1), 0) AS BIGINT) AS pass_count_12m,
+        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail' AND window_bucket >= 1), 0) AS BIGINT) AS fail_count_12m
     FROM group_statuses
     GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
 ),
@@ -55,8 +57,8 @@ SELECT
     r.rule_description,
     r.category,
     g.business_date_latest,
-    g.last_row.dataset_record_count AS dataset_record_count_latest,
-    g.last_row.filtered_record_count AS filtered_record_count_latest,
+    g.dataset_record_count_latest,
+    g.filtered_record_count_latest,
     g.pass_count_total,
     g.fail_count_total,
     g.pass_count_1m,
@@ -72,7 +74,7 @@ SELECT
     CASE WHEN g.fail_rate_1m - g.fail_rate_3m > 0.05 THEN 'up'
          WHEN g.fail_rate_1m - g.fail_rate_3m < -0.05 THEN 'down'
          ELSE 'equal' END AS trend_flag,
-    dqs_trim(g.last_row.level_of_execution) AS last_execution_level
+    dqs_trim(g.level_of_execution_latest) AS last_execution_level
 FROM rated AS g
 LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(g.rule_code)
 ORDER BY g.source, g.tenant_id, g.dataset_uuid, g.dataset_name, g.rule_code
