@@ -105,6 +105,25 @@ def generate(
     )
 
 
+@app.command()
+def bench(
+    sizes: Annotated[str, typer.Option(help="Comma-separated sizes: 100k, 1m, 10m, 100m.")] = "100k",
+    format: Annotated[Optional[list[str]], typer.Option(help="csv and/or parquet (default: both).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the measurements as JSON.")] = None,
+) -> None:
+    """Benchmark summarize against a DuckDB floor: wall, rows/s, peak RSS, ratio, ceiling.
+
+    Inputs are generated once into $DQS_BENCH_DATA (default ./.bench-data)."""
+    from dqs.bench.cli import run
+
+    try:
+        code = run(sizes, format, json_out)
+    except ValueError as exc:
+        raise InputError(str(exc), hint="e.g. --sizes 100k,1m") from exc
+    if code:
+        raise typer.Exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, render errors once on stderr, exit with an ExitCode."""
     try:

@@ -37,6 +37,8 @@ class Database:
             config["temp_directory"] = str(temp_directory)
         try:
             self.con = duckdb.connect(":memory:", config=config)
+            # progress is the CLI's business (stderr, terminals only), never DuckDB's own bar
+            self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             from .errors import InputError
 

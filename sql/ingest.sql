@@ -25,6 +25,10 @@ CREATE OR REPLACE TEMP MACRO dqs_whole_number(s) AS
 CREATE OR REPLACE TEMP MACRO dqs_business_date(s) AS
     CASE WHEN regexp_full_match(s, '(?s)[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ].*)?') AND left(s, 4) <> '0000'
          THEN TRY_CAST(left(s, 10) AS DATE) END;
+-- Column types, decided when a query is planned (typeof() of a column is a constant).
+CREATE OR REPLACE TEMP MACRO dqs_is_date_type(x) AS typeof(x) = 'DATE';
+CREATE OR REPLACE TEMP MACRO dqs_is_integer_type(x) AS
+    typeof(x) IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT');
 -- Every line feed, carriage return and tab becomes one space, so a sentence stays on one line.
 CREATE OR REPLACE TEMP MACRO dqs_one_line(s) AS
     translate(coalesce(s, ''), chr(10) || chr(13) || chr(9), '   ')
@@ -70,20 +74,16 @@ WITH raw AS (
         CAST(dataset_uuid AS VARCHAR) AS dataset_uuid_text,
         CAST(dataset_name AS VARCHAR) AS dataset_name_text,
         CAST(rule_code AS VARCHAR) AS rule_code_text,
-        CAST(business_date AS VARCHAR) AS business_date_raw,
         coalesce(CAST(results AS VARCHAR), '') AS results,
         coalesce(CAST(level_of_execution AS VARCHAR), '') AS level_of_execution,
-        CAST(dataset_record_count AS VARCHAR) AS dataset_record_count_raw,
-        CAST(filtered_record_count AS VARCHAR) AS filtered_record_count_raw
+        -- kept in their input types: typed Parquet columns need no text round trip
+        business_date AS business_date_in,
+        dataset_record_count AS dataset_record_count_in,
+        filtered_record_count AS filtered_record_count_in,
+        TRY_CAST(business_date AS DATE) AS fast_date,
+        TRY_CAST(dataset_record_count AS BIGINT) AS fast_dataset_record_count,
+        TRY_CAST(filtered_record_count AS BIGINT) AS fast_filtered_record_count
     FROM raw_rows
-),
-fast AS (
-    SELECT
-        *,
-        TRY_CAST(business_date_raw AS DATE) AS fast_date,
-        TRY_CAST(dataset_record_count_raw AS BIGINT) AS fast_dataset_record_count,
-        TRY_CAST(filtered_record_count_raw AS BIGINT) AS fast_filtered_record_count
-    FROM raw
 ),
 classified AS (
     SELECT
@@ -91,13 +91,18 @@ classified AS (
         coalesce(
             ascii(source_text) > 32 AND ascii(tenant_id_text) > 32 AND ascii(dataset_uuid_text) > 32
             AND ascii(dataset_name_text) > 32 AND ascii(rule_code_text) > 32
-            AND CAST(fast_date AS VARCHAR) = business_date_raw
+            -- typeof() is folded when the query is planned: DATE and integer columns skip the
+            -- round trip that proves a text was canonical (YYYY-MM-DD, plain digits)
+            AND fast_date IS NOT NULL
+            AND (dqs_is_date_type(business_date_in) OR CAST(fast_date AS VARCHAR) = business_date_in)
             AND fast_dataset_record_count >= 0
-            AND CAST(fast_dataset_record_count AS VARCHAR) = dataset_record_count_raw
+            AND (dqs_is_integer_type(dataset_record_count_in)
+                 OR CAST(fast_dataset_record_count AS VARCHAR) = dataset_record_count_in)
             AND fast_filtered_record_count >= 0
-            AND CAST(fast_filtered_record_count AS VARCHAR) = filtered_record_count_raw,
+            AND (dqs_is_integer_type(filtered_record_count_in)
+                 OR CAST(fast_filtered_record_count AS VARCHAR) = filtered_record_count_in),
             false) AS regular
-    FROM fast
+    FROM raw
 ),
 cleaned AS (
     -- Trimmed texts of irregular rows, for their checks and reasons; NULL for regular rows.
@@ -108,9 +113,9 @@ cleaned AS (
         CASE WHEN NOT regular THEN nullif(dqs_trim(dataset_uuid_text), '') END AS dataset_uuid_clean,
         CASE WHEN NOT regular THEN nullif(dqs_trim(dataset_name_text), '') END AS dataset_name_clean,
         CASE WHEN NOT regular THEN nullif(dqs_trim(rule_code_text), '') END AS rule_code_clean,
-        CASE WHEN NOT regular THEN nullif(dqs_trim(business_date_raw), '') END AS business_date_clean,
-        CASE WHEN NOT regular THEN nullif(dqs_trim(dataset_record_count_raw), '') END AS dataset_record_count_clean,
-        CASE WHEN NOT regular THEN nullif(dqs_trim(filtered_record_count_raw), '') END AS filtered_record_count_clean
+        CASE WHEN NOT regular THEN nullif(dqs_trim(CAST(business_date_in AS VARCHAR)), '') END AS business_date_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(CAST(dataset_record_count_in AS VARCHAR)), '') END AS dataset_record_count_clean,
+        CASE WHEN NOT regular THEN nullif(dqs_trim(CAST(filtered_record_count_in AS VARCHAR)), '') END AS filtered_record_count_clean
     FROM classified
 ),
 typed AS (

@@ -70,3 +70,38 @@ def test_small_memory_limit_gives_the_same_output(tmp_path: Path) -> None:
         assert (tmp_path / "big" / name).read_bytes() == (tmp_path / "small" / name).read_bytes()
     leftovers = [p.name for p in (tmp_path / "small").iterdir() if p.name.startswith(".dqs-")]
     assert leftovers == []
+
+
+def test_typed_parquet_with_nulls_and_negative_counts(tmp_path: Path) -> None:
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "source": ["erp", "erp", None, "erp", "erp"],
+        "tenant_id": ["t"] * 5,
+        "dataset_uuid": ["u"] * 5,
+        "dataset_name": ["d"] * 5,
+        "rule_code": [7, 7, 7, 7, 7],  # an integer column: matched as text
+        "business_date": [datetime.date(2024, 1, 2), None, datetime.date(2024, 1, 2),
+                          datetime.date(2024, 1, 3), datetime.date(2024, 1, 1)],
+        "results": ['{"result": "pass"}'] * 5,
+        "level_of_execution": ["DATASET"] * 5,
+        "attribute_name": [None] * 5,
+        "dataset_record_count": pa.array([5, 5, 5, -1, 4], pa.int64()),
+        "filtered_record_count": pa.array([1, 1, 1, 1, None], pa.int32()),
+    })
+    pq.write_table(table, tmp_path / "typed.parquet")
+    out = tmp_path / "out"
+    report = summarize(SummarizeOptions(input=str(tmp_path / "typed.parquet"), output_dir=out))
+    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (5, 1, 4)
+    rejects = read_csv(out / "rejects.csv")
+    assert [(r[1], r[2]) for r in rejects[1:]] == [
+        ("2", "business_date is empty"),
+        ("3", "source is empty"),
+        ("4", "dataset_record_count is not a whole number >= 0"),
+        ("5", "filtered_record_count is empty"),
+    ]
+    row = dict(zip(*read_csv(out / "full_summary.csv")))
+    assert row["business_date_latest"] == "2024-01-02" and row["pass_count_total"] == "1"

@@ -1,0 +1,212 @@
+"""Run benchmark cases: generate inputs once, time the real CLI and the floor, read peak RSS.
+
+Wall time and peak RSS come from the child process itself (`os.wait4` rusage), so nothing of the
+benchmark harness is counted. The floor is DuckDB reading and aggregating every column of the
+same file with all columns typed, in a fresh interpreter as well: `ratio = dqs / floor` is the
+figure that stays comparable across machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000, "100m": 100_000_000}
+DEFAULT_SIZES = "100k"
+SIZES_ENV = "DQS_BENCH_SIZES"
+DATA_ENV = "DQS_BENCH_DATA"
+REPEAT_ENV = "DQS_BENCH_REPEAT"
+SEED = 20261130
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: a dqs command on a generated input, with its memory ceiling."""
+
+    name: str
+    size: str
+    format: str
+    memory_limit: str | None
+    ceiling_mb: int
+
+    @property
+    def rows(self) -> int:
+        return SIZES[self.size]
+
+
+@dataclass
+class Measurement:
+    case: str
+    size: str
+    format: str
+    rows: int
+    wall_s: float
+    peak_rss_mb: float
+    floor_wall_s: float
+    floor_peak_rss_mb: float
+    ratio: float
+    ceiling_mb: int
+    memory_limit: str | None
+    exit_code: int
+    stages: dict[str, float]
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def within_ceiling(self) -> bool:
+        return self.peak_rss_mb <= self.ceiling_mb
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "rows_per_s": round(self.rows_per_s, 1), "within_ceiling": self.within_ceiling}
+
+
+# Ceilings: peak RSS of the whole dqs process (Python, Polars, DuckDB), in MB.
+CASES: tuple[Case, ...] = (
+    Case("summarize-csv-100k", "100k", "csv", None, 450),
+    Case("summarize-parquet-100k", "100k", "parquet", None, 450),
+    Case("summarize-csv-1m", "1m", "csv", None, 700),
+    Case("summarize-parquet-1m", "1m", "parquet", None, 700),
+    Case("summarize-csv-10m", "10m", "csv", None, 1400),
+    Case("summarize-csv-10m-256mb", "10m", "csv", "256MB", 512),
+    Case("summarize-parquet-10m", "10m", "parquet", None, 1400),
+    Case("summarize-parquet-100m-1gb", "100m", "parquet", "1GB", 2048),
+)
+
+
+def selected_sizes(spec: str | None = None) -> list[str]:
+    text = spec if spec is not None else os.environ.get(SIZES_ENV, DEFAULT_SIZES)
+    sizes = [s.strip().lower() for s in text.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        raise ValueError(f"unknown benchmark sizes {unknown}; choose from {sorted(SIZES)}")
+    return sizes
+
+
+def selected_cases(sizes: list[str], formats: list[str] | None = None) -> list[Case]:
+    return [c for c in CASES if c.size in sizes and (formats is None or c.format in formats)]
+
+
+def data_dir() -> Path:
+    path = Path(os.environ.get(DATA_ENV, Path.cwd() / ".bench-data"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _dqs() -> list[str]:
+    return [sys.executable, "-m", "dqs"]
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int, str]:
+    """Run `cmd`; returns (wall seconds, peak RSS in MB, exit code, stderr tail)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read()[-2000:].decode("utf-8", "replace")
+    peak_mb = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 1024 / 1024
+    return wall, peak_mb, proc.returncode, tail
+
+
+def ensure_input(size: str, fmt: str) -> Path:
+    """The generated input for a size and format, made once and reused (deterministic seed)."""
+    suffix = "parquet" if fmt == "parquet" else "csv"
+    path = data_dir() / f"results-{size}.{suffix}"
+    if not path.exists():
+        wall, _, code, tail = run_measured(
+            _dqs() + ["generate", "--rows", str(SIZES[size]), "--seed", str(SEED), "--output", str(path)]
+        )
+        if code != 0:
+            raise RuntimeError(f"generating {path} failed: {tail}")
+    return path
+
+
+FLOOR_SCRIPT = """
+import sys, duckdb
+path, fmt = sys.argv[1], sys.argv[2]
+cols = {'source': 'VARCHAR', 'tenant_id': 'VARCHAR', 'dataset_uuid': 'VARCHAR', 'dataset_name': 'VARCHAR',
+        'rule_code': 'VARCHAR', 'business_date': 'DATE', 'results': 'VARCHAR', 'level_of_execution': 'VARCHAR',
+        'attribute_name': 'VARCHAR', 'dataset_record_count': 'BIGINT', 'filtered_record_count': 'BIGINT'}
+con = duckdb.connect()
+con.execute('SET enable_progress_bar = false')
+if fmt == 'csv':
+    source = con.read_csv(path, header=True, columns=cols)
+else:
+    source = con.read_parquet(path)
+# min() of every column forces every value to be decoded (count() could use metadata)
+aggs = ', '.join(['count(*)'] + [f'min("{c}")' for c in cols])
+print(source.aggregate(aggs).fetchall())
+"""
+
+
+def measure_floor(path: Path, fmt: str) -> tuple[float, float]:
+    wall, peak, code, tail = run_measured([sys.executable, "-c", FLOOR_SCRIPT, str(path), fmt])
+    if code != 0:
+        raise RuntimeError(f"floor run failed: {tail}")
+    return wall, peak
+
+
+def repeats(case: Case) -> int:
+    """Best-of-N timing for short cases, where one noisy run would swing the ratio."""
+    default = 3 if case.rows <= 1_000_000 else 1
+    return max(1, int(os.environ.get(REPEAT_ENV, default)))
+
+
+def run_case(case: Case) -> Measurement:
+    path = ensure_input(case.size, case.format)
+    n = repeats(case)
+    floors = [measure_floor(path, case.format) for _ in range(n)]
+    floor_wall, floor_peak = min(f[0] for f in floors), max(f[1] for f in floors)
+    walls, peaks = [], []
+    out = Path(tempfile.mkdtemp(prefix="dqs-bench-"))
+    try:
+        cmd = _dqs() + ["summarize", str(path), "--output-dir", str(out), "--quiet"]
+        if case.memory_limit:
+            cmd += ["--memory-limit", case.memory_limit]
+        for _ in range(n):
+            wall, peak, code, tail = run_measured(cmd)
+            if code != 0:
+                raise RuntimeError(f"{case.name} failed with exit code {code}: {tail}")
+            walls.append(wall)
+            peaks.append(peak)
+        report = json.loads((out / "run_report.json").read_text())
+        stages = {s["name"]: s["wall_s"] for s in report["performance"]["stages"]}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    wall, peak = min(walls), max(peaks)
+    return Measurement(
+        case=case.name, size=case.size, format=case.format, rows=case.rows,
+        wall_s=round(wall, 3), peak_rss_mb=round(peak, 1),
+        floor_wall_s=round(floor_wall, 3), floor_peak_rss_mb=round(floor_peak, 1),
+        ratio=round(wall / floor_wall, 3), ceiling_mb=case.ceiling_mb,
+        memory_limit=case.memory_limit, exit_code=code, stages=stages,
+    )
+
+
+def format_table(rows: list[Measurement]) -> str:
+    header = ("case", "rows", "wall s", "rows/s", "peak RSS MB", "floor s", "ratio", "ceiling MB", "verdict")
+    lines = [header]
+    for m in rows:
+        lines.append((
+            m.case, f"{m.rows:,}", f"{m.wall_s:.2f}", f"{m.rows_per_s:,.0f}", f"{m.peak_rss_mb:.0f}",
+            f"{m.floor_wall_s:.2f}", f"{m.ratio:.2f}", str(m.ceiling_mb),
+            "ok" if m.within_ceiling else "OVER CEILING",
+        ))
+    widths = [max(len(r[i]) for r in lines) for i in range(len(header))]
+    out = []
+    for i, r in enumerate(lines):
+        out.append("  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(r, widths))))
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
