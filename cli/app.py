@@ -44,6 +44,7 @@ def summarize(
     memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling, e.g. 256MB, 2GB (default: $DQS_MEMORY_LIMIT or 1GB); larger data spills to disk.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads (default: all cores).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no end-of-run summary.")] = False,
+    profile: Annotated[bool, typer.Option("--profile", help="Also show wall time, CPU time, peak RSS and rows/s per stage.")] = False,
 ) -> None:
     """Summarize a results log into full_summary.csv, nl_all_rows.txt, summary.parquet,
     rejects.csv and run_report.json in OUTPUT_DIR."""
@@ -66,6 +67,8 @@ def summarize(
             render.end_progress()
     if not quiet:
         render.summary_report(report.as_dict(), str(output_dir))
+    if profile:
+        render.profile(report.performance)
 
 
 @app.command()

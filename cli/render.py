@@ -67,3 +67,17 @@ def summary_report(report: dict[str, Any], output_dir: str) -> None:
     )
     lines.append(f"  outputs in {output_dir}: {', '.join(report['outputs'])}")
     sys.stderr.write("\n".join(lines) + "\n")
+
+
+def profile(performance: dict[str, Any]) -> None:
+    """Per-stage table: wall, CPU, peak RSS, rows/s (CPU above wall means several cores)."""
+    rows = [("stage", "wall s", "cpu s", "peak RSS", "rows/s")]
+    for s in performance.get("stages", []):
+        rate = s.get("rows_per_s")
+        rows.append((s["name"], f"{s['wall_s']:.3f}", f"{s['cpu_s']:.3f}", _size(s["peak_rss_bytes"]),
+                     "-" if rate is None else f"{rate:,.0f}"))
+    rows.append(("total", f"{performance.get('wall_s', 0):.3f}", "", _size(performance.get("peak_rss_bytes")), ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    sys.stderr.write("\n".join(lines) + "\n")

@@ -239,17 +239,18 @@ def _rows(rng, series, idx, counts, datasets, codes, first, options) -> pl.DataF
     attr = series["attribute"][s]
     dates = (first + day).astype("datetime64[D]")
 
+    level = np.where(attr >= 0, 1, 0)
     frame = pl.DataFrame(
         {
-            "source": datasets["source"][d],
-            "tenant_id": datasets["tenant"][d],
-            "dataset_uuid": datasets["uuid"][d],
-            "dataset_name": datasets["name"][d],
-            "rule_code": codes[series["rule"][s]],
+            "source": _take(datasets["source"], d),
+            "tenant_id": _take(datasets["tenant"], d),
+            "dataset_uuid": _take(datasets["uuid"], d),
+            "dataset_name": _take(datasets["name"], d),
+            "rule_code": _take(codes, series["rule"][s]),
             "business_date": dates,
-            "results": texts[code],
-            "level_of_execution": np.where(attr >= 0, "ATTRIBUTE", "DATASET"),
-            "attribute_name": np.where(attr >= 0, np.array(ATTRIBUTES)[np.maximum(attr, 0)], ""),
+            "results": _take(texts, code),
+            "level_of_execution": _take(np.array(["DATASET", "ATTRIBUTE"]), level),
+            "attribute_name": _take(np.array([""] + ATTRIBUTES), attr + 1),
             "dataset_record_count": record,
             "filtered_record_count": filtered,
         }
@@ -257,6 +258,12 @@ def _rows(rng, series, idx, counts, datasets, codes, first, options) -> pl.DataF
     if options.malformed_share == 0:
         return frame
     return _text_columns(rng, frame, n, options.malformed_share)
+
+
+def _take(values: np.ndarray, index: np.ndarray) -> pl.Series:
+    """values[index] as a Polars string column: the few distinct strings are converted once and
+    gathered by index (numpy's fixed-width strings are slow to copy and convert per row)."""
+    return pl.Series(values.tolist(), dtype=pl.String).gather(pl.Series(index, dtype=pl.Int64))
 
 
 def _text_columns(rng, frame: pl.DataFrame, n: int, share: float) -> pl.DataFrame:
@@ -305,8 +312,8 @@ def _truth(series, idx, datasets, codes, first) -> pl.DataFrame:
     d = series["dataset"][s]
     return pl.DataFrame(
         {
-            "dataset_uuid": datasets["uuid"][d],
-            "rule_code": codes[series["rule"][s]],
+            "dataset_uuid": _take(datasets["uuid"], d),
+            "rule_code": _take(codes, series["rule"][s]),
             "business_date": (first + day).astype("datetime64[D]"),
             "true_pass_percentage": 100.0 * p,
         }
