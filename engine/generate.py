@@ -25,6 +25,7 @@ HISTORY_DAYS = 730
 ROWS_PER_SERIES = 400
 SERIES_PER_DATASET = 8
 CHUNK_ROWS = 2_000_000
+PARQUET_ROW_GROUP = 131_072
 UNKNOWN_SHARE = 0.01
 
 SOURCES = ["snowflake", "postgres", "s3", "bigquery", "kafka", "oracle"]
@@ -335,7 +336,8 @@ class _Writer:
             table = frame.to_arrow()
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
-            self._parquet.write_table(table)
+            # row groups of ~128k rows let readers scan a file on several threads
+            self._parquet.write_table(table, row_group_size=PARQUET_ROW_GROUP)
             return
         if self._fh is None:
             raw = open(self.tmp, "wb")

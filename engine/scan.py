@@ -100,14 +100,17 @@ def parquet_rows_per_file(files: InputFiles) -> list[int]:
 def register_raw_rows(db: Database, files: InputFiles, columns: tuple[str, ...]) -> CsvStream | None:
     """Make `raw_rows` readable in `db`; returns the CSV stream to check for read errors."""
     if files.format == "parquet":
-        rel = db.relation(
-            query("ingest.sql", "raw_rows_parquet"), {"files": [str(p) for p in files.paths]}
-        )
-        rel.create_view("raw_rows", replace=True)
+        register_parquet(db, files)
         return None
     stream = CsvStream(files.paths, columns)
     db.register("raw_rows", stream.reader())
     return stream
+
+
+def register_parquet(db: Database, files: InputFiles) -> None:
+    """`raw_rows` as a view over the Parquet files (DuckDB reads them in parallel)."""
+    rel = db.relation(query("ingest.sql", "raw_rows_parquet"), {"files": [str(p) for p in files.paths]})
+    rel.create_view("raw_rows", replace=True)
 
 
 TAIL_BYTES = 1 << 20

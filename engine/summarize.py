@@ -18,7 +18,7 @@ from .monitor import Monitor
 from .outputs import OutputSet, prepare_output_dir, remove_stale, spill_directory
 from .queries import query
 from .rules import load_rules
-from .scan import csv_read_error, guess_reference_date, parquet_rows_per_file, register_raw_rows
+from .scan import CsvStream, csv_read_error, guess_reference_date, parquet_rows_per_file, register_parquet
 from .sources import REQUIRED_COLUMNS, InputFiles, resolve_input
 
 SUMMARY_CSV = "full_summary.csv"
@@ -110,6 +110,27 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             shutil.rmtree(spill, ignore_errors=True)
 
 
+def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: date | None) -> list[int]:
+    """One pass over the input into `staged`; returns the rows read per file."""
+    params = {"as_of": as_of, "window_anchor": anchor}
+    stream = None
+    if files.format == "parquet":
+        register_parquet(db, files)
+    else:
+        # a stream of Arrow batches: Polars parses on its threads while DuckDB aggregates
+        stream = CsvStream(files.paths, REQUIRED_COLUMNS)
+        db.register("raw_rows", stream.reader())
+    try:
+        db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`
+        db.execute(query("ingest.sql", "stage_input"), params)
+    except EngineError as exc:
+        read_error = csv_read_error(stream) if stream is not None else None
+        raise (read_error or exc) from exc
+    finally:
+        db.unregister("raw_rows")
+    return stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
+
+
 def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[date | None, int, list[int]]:
     """Run the staging pass, anchored on R; returns (R, passes over the input, rows per file).
 
@@ -120,17 +141,9 @@ def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[da
     passes = 0
     while True:
         passes += 1
-        stream = register_raw_rows(db, files, REQUIRED_COLUMNS)
-        try:
-            db.execute(query("ingest.sql", "stage_rows"), {"as_of": as_of, "window_anchor": anchor})
-        except EngineError as exc:
-            read_error = csv_read_error(stream) if stream is not None else None
-            raise (read_error or exc) from exc
-        finally:
-            db.unregister("raw_rows")
+        rows = _stage_once(db, files, anchor, as_of)
         reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
         if reference is None or reference == anchor:
-            rows = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
             return reference, passes, rows
         anchor = reference
 

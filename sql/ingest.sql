@@ -42,29 +42,31 @@ SELECT
 FROM read_parquet($files, file_row_number = true, union_by_name = true)
 
 -- name: guess_reference_date_parquet
--- A cheap first guess of R for Parquet input: reads the business_date column only.
-SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM raw_rows
+-- A cheap first guess of R for Parquet input: reads the business_date column only. A guess may be
+-- off (a lenient cast, a rejected row); the staging pass computes the true R and is redone then.
+SELECT max(TRY_CAST(business_date AS DATE)) FROM raw_rows
 
 -- name: guess_reference_date_rows
 -- A cheap first guess of R from a few rows (the tails of CSV files), in `tail_rows`.
 SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM tail_rows
 
--- name: stage_rows
--- One pass over `raw_rows` validates every row and aggregates it into a small table:
+-- name: create_stage_macro
+-- dqs_stage_rows(window_anchor, as_of): one pass over `raw_rows` validates every row and
+-- aggregates it into a small table (a table macro, so the dates are bound as values):
 --   accepted rows per (in_scope, the five key texts, results text): counts, window counts, the
 --     latest date and the latest row in input order. `results` is part of the key so its JSON
 --     is parsed once per distinct text afterwards, never per row;
 --   rejected rows one by one (file, line, reasons and raw values are part of the key).
--- Window counts are taken relative to $window_anchor. The engine passes its best guess of the
+-- Window counts are taken relative to window_anchor. The engine passes its best guess of the
 -- reference date R and runs the pass again with the true R when the guess was wrong, so the
--- counts are always exact. Rows dated after an explicit $as_of are out of scope.
+-- counts are always exact. Rows dated after an explicit as_of are out of scope.
 --
 -- Most rows are "regular": keys that start with a visible character, a canonical YYYY-MM-DD
 -- date and canonical whole numbers, recognised by plain casts and a round trip. Only the other
 -- rows pay for trimming, regular expressions and reasons (CASE evaluates them for those rows
 -- only). Keys of regular rows may still end in white space: they are trimmed after the pass,
 -- once per distinct value.
-CREATE OR REPLACE TEMP TABLE staged AS
+CREATE OR REPLACE TEMP MACRO dqs_stage_rows(dqs_window_anchor, dqs_as_of) AS TABLE
 WITH raw AS (
     SELECT
         _dqs_file_index AS file_index,
@@ -80,7 +82,8 @@ WITH raw AS (
         business_date AS business_date_in,
         dataset_record_count AS dataset_record_count_in,
         filtered_record_count AS filtered_record_count_in,
-        TRY_CAST(business_date AS DATE) AS fast_date,
+        -- strptime with one format is cheaper than a cast that tries several
+        CAST(TRY_STRPTIME(CAST(business_date AS VARCHAR), '%Y-%m-%d') AS DATE) AS fast_date,
         TRY_CAST(dataset_record_count AS BIGINT) AS fast_dataset_record_count,
         TRY_CAST(filtered_record_count AS BIGINT) AS fast_filtered_record_count
     FROM raw_rows
@@ -89,18 +92,19 @@ classified AS (
     SELECT
         *,
         coalesce(
-            ascii(source_text) > 32 AND ascii(tenant_id_text) > 32 AND ascii(dataset_uuid_text) > 32
-            AND ascii(dataset_name_text) > 32 AND ascii(rule_code_text) > 32
+            -- a first byte >= '!' means the text neither is empty nor starts with white space
+            source_text >= '!' AND tenant_id_text >= '!' AND dataset_uuid_text >= '!'
+            AND dataset_name_text >= '!' AND rule_code_text >= '!'
             -- typeof() is folded when the query is planned: DATE and integer columns skip the
-            -- round trip that proves a text was canonical (YYYY-MM-DD, plain digits)
+            -- checks that prove a text was canonical (a YYYY-MM-DD round trip, plain digits)
             AND fast_date IS NOT NULL
-            AND (dqs_is_date_type(business_date_in) OR CAST(fast_date AS VARCHAR) = business_date_in)
+            AND (dqs_is_date_type(business_date_in) OR CAST(fast_date AS VARCHAR) = CAST(business_date_in AS VARCHAR))
             AND fast_dataset_record_count >= 0
             AND (dqs_is_integer_type(dataset_record_count_in)
-                 OR CAST(fast_dataset_record_count AS VARCHAR) = dataset_record_count_in)
+                 OR regexp_full_match(CAST(dataset_record_count_in AS VARCHAR), '[1-9][0-9]*|0'))
             AND fast_filtered_record_count >= 0
             AND (dqs_is_integer_type(filtered_record_count_in)
-                 OR CAST(fast_filtered_record_count AS VARCHAR) = filtered_record_count_in),
+                 OR regexp_full_match(CAST(filtered_record_count_in AS VARCHAR), '[1-9][0-9]*|0')),
             false) AS regular
     FROM raw
 ),
@@ -138,7 +142,7 @@ checked AS (
 keyed AS (
     SELECT
         accepted,
-        accepted AND (CAST($as_of AS DATE) IS NULL OR business_date <= CAST($as_of AS DATE)) AS in_scope,
+        accepted AND (CAST(dqs_as_of AS DATE) IS NULL OR business_date <= CAST(dqs_as_of AS DATE)) AS in_scope,
         -- keys stay as read; they are trimmed after the pass, once per distinct value
         source_text AS source,
         tenant_id_text AS tenant_id,
@@ -147,9 +151,9 @@ keyed AS (
         rule_code_text AS rule_code,
         results,
         -- 0: older than R-365, 1: within 12 months, 2: within 3 months, 3: within 1 month
-        CASE WHEN business_date >= CAST($window_anchor AS DATE) - 30 THEN 3
-             WHEN business_date >= CAST($window_anchor AS DATE) - 90 THEN 2
-             WHEN business_date >= CAST($window_anchor AS DATE) - 365 THEN 1
+        CASE WHEN business_date >= CAST(dqs_window_anchor AS DATE) - 30 THEN 3
+             WHEN business_date >= CAST(dqs_window_anchor AS DATE) - 90 THEN 2
+             WHEN business_date >= CAST(dqs_window_anchor AS DATE) - 365 THEN 1
              ELSE 0 END AS window_bucket,
         -- input position ordered by (business date, file, line), packed in one HUGEINT
         (CAST(business_date - DATE '0001-01-01' AS HUGEINT) << 80)
@@ -204,6 +208,12 @@ FROM keyed
 -- the reject columns are NULL for accepted rows, and make each rejected row a group of its own
 GROUP BY accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results,
          window_bucket, reject_file_index, reject_line, reject_reason, rejected_values
+
+-- name: stage_input
+-- The staging pass over the whole input, anchored on $window_anchor, with rows after $as_of
+-- out of scope.
+CREATE OR REPLACE TEMP TABLE staged AS
+SELECT * FROM dqs_stage_rows(CAST($window_anchor AS DATE), CAST($as_of AS DATE))
 
 -- name: reference_date
 -- R: the latest business date among the accepted rows in scope.
