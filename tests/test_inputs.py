@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from datetime import date
 from pathlib import Path
 
 from conftest import read_csv, run_dqs, write_log
@@ -105,3 +106,20 @@ def test_typed_parquet_with_nulls_and_negative_counts(tmp_path: Path) -> None:
     ]
     row = dict(zip(*read_csv(out / "full_summary.csv")))
     assert row["business_date_latest"] == "2024-01-02" and row["pass_count_total"] == "1"
+
+
+def test_wrong_guess_of_the_reference_date_costs_a_second_pass_not_a_wrong_figure(tmp_path: Path) -> None:
+    # The newest row comes first and the file is larger than the tail that is sampled for the
+    # guess, so the windows of the first pass are anchored on the wrong date.
+    newest = _row("2024-12-31", "fail", "1")
+    older = [_row(f"2024-0{1 + i % 9}-1{i % 10}", "pass" if i % 3 else "fail", str(i)) for i in range(20000)]
+    log = write_log(tmp_path / "log.csv", [newest] + older)
+    assert log.stat().st_size > 1 << 20
+    guessed = summarize(SummarizeOptions(input=str(log), output_dir=tmp_path / "guessed"))
+    known = summarize(SummarizeOptions(input=str(log), output_dir=tmp_path / "known", as_of=date(2024, 12, 31)))
+    assert guessed.input_passes == 2 and known.input_passes == 1
+    assert guessed.reference_date == "2024-12-31"
+    for name in ("full_summary.csv", "nl_all_rows.txt"):
+        assert (tmp_path / "guessed" / name).read_bytes() == (tmp_path / "known" / name).read_bytes()
+    row = dict(zip(*read_csv(tmp_path / "guessed" / "full_summary.csv")))
+    assert row["fail_count_1m"] == "1" and row["pass_count_1m"] == "0"
