@@ -9,6 +9,8 @@ Arrow batches. Parquet is read by DuckDB itself, which knows each row's position
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +23,19 @@ from .errors import InputError
 from .queries import query
 from .sources import InputFiles
 
+QUEUE_BATCHES = 4
+BATCH_ROWS = 100_000
 FILE_INDEX = "_dqs_file_index"
 LINE_NUMBER = "_dqs_line_number"
+
+
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    path: Path
+    error: Exception
 
 
 @dataclass
@@ -59,18 +72,55 @@ class CsvStream:
         )
 
     def batches(self) -> Iterator[pa.RecordBatch]:
+        """Arrow batches of every file in order, with backpressure.
+
+        Polars' batch iterator runs its query to the end whatever the consumer does, buffering
+        what is not consumed yet; a slower consumer would then hold much of the file in memory.
+        `sink_batches` calls back per batch inside the engine instead, and the callback blocks
+        on a small queue, so Polars never runs more than QUEUE_BATCHES batches ahead.
+        """
         schema = self.schema()
         self.rows_per_file = [0] * len(self.paths)
-        for index, path in enumerate(self.paths):
+        batches: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        cancelled = threading.Event()
+
+        def produce() -> None:
+            index = -1
             try:
-                for frame in self._frame(index, path).collect_batches():
-                    self.rows_per_file[index] += frame.height
-                    # string_view is Polars' own layout: no copy of the text on the way to DuckDB
-                    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
-                    yield from table.cast(schema).to_batches()
-            except Exception as exc:  # Polars, I/O and decompression errors all end the stream
-                self.failed = (path, exc)
-                raise
+                for index, path in enumerate(self.paths):
+                    def deliver(frame: pl.DataFrame, index: int = index) -> bool:
+                        batches.put((index, frame))
+                        return cancelled.is_set()  # True stops the engine early
+
+                    self._frame(index, path).sink_batches(deliver, chunk_size=BATCH_ROWS)
+                    if cancelled.is_set():
+                        return
+                batches.put(_DONE)
+            except Exception as exc:  # Polars, I/O and decompression errors end the stream
+                batches.put(_Failed(self.paths[max(index, 0)], exc))
+
+        producer = threading.Thread(target=produce, name="dqs-csv-reader", daemon=True)
+        producer.start()
+        try:
+            while True:
+                item = batches.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, _Failed):
+                    self.failed = (item.path, item.error)
+                    raise item.error
+                index, frame = item
+                self.rows_per_file[index] += frame.height
+                # string_view is Polars' own layout: no copy of the text on the way to DuckDB
+                table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+                yield from table.cast(schema).to_batches()
+        finally:
+            cancelled.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    batches.get(timeout=0.05)
+                except queue.Empty:
+                    pass
 
     def reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(self.schema(), self.batches())
