@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class CsvStream:
     columns: tuple[str, ...]
     failed: tuple[Path, Exception] | None = field(default=None)
     rows_per_file: list[int] = field(default_factory=list)
+    on_rows: Callable[[int], None] | None = None  # told the running total of rows read
 
     def _frame(self, index: int, path: Path) -> pl.LazyFrame:
         frame = pl.scan_csv(
@@ -111,6 +112,8 @@ class CsvStream:
                     raise item.error
                 index, frame = item
                 self.rows_per_file[index] += frame.height
+                if self.on_rows is not None:
+                    self.on_rows(sum(self.rows_per_file))
                 # string_view is Polars' own layout: no copy of the text on the way to DuckDB
                 table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
                 yield from table.cast(schema).to_batches()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -110,7 +111,8 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             shutil.rmtree(spill, ignore_errors=True)
 
 
-def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: date | None) -> list[int]:
+def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: date | None,
+                say: Progress) -> list[int]:
     """One pass over the input into `staged`; returns the rows read per file."""
     params = {"as_of": as_of, "window_anchor": anchor}
     stream = None
@@ -118,7 +120,7 @@ def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: dat
         register_parquet(db, files)
     else:
         # a stream of Arrow batches: Polars parses on its threads while DuckDB aggregates
-        stream = CsvStream(files.paths, REQUIRED_COLUMNS)
+        stream = CsvStream(files.paths, REQUIRED_COLUMNS, on_rows=_throttled(say, "reading CSV: {:,} rows"))
         db.register("raw_rows", stream.reader())
     try:
         db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`
@@ -131,7 +133,20 @@ def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: dat
     return stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
 
 
-def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[date | None, int, list[int]]:
+def _throttled(say: Progress, template: str, every_s: float = 0.25) -> Callable[[int], None]:
+    last = [0.0]
+
+    def report(value: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s:
+            last[0] = now
+            say(template.format(value))
+
+    return report
+
+
+def _stage_rows(db: Database, files: InputFiles, as_of: date | None,
+                say: Progress) -> tuple[date | None, int, list[int]]:
     """Run the staging pass, anchored on R; returns (R, passes over the input, rows per file).
 
     With --as-of, R is known. Otherwise the pass is anchored on a cheap guess and repeated with
@@ -141,7 +156,7 @@ def _stage_rows(db: Database, files: InputFiles, as_of: date | None) -> tuple[da
     passes = 0
     while True:
         passes += 1
-        rows = _stage_once(db, files, anchor, as_of)
+        rows = _stage_once(db, files, anchor, as_of, say)
         reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
         if reference is None or reference == anchor:
             return reference, passes, rows
@@ -192,7 +207,7 @@ def _run(
 
     with monitor.stage("ingest") as stage:
         say(f"reading {len(files.paths)} {files.format} file(s)")
-        reference, passes, rows_read = _stage_rows(db, files, options.as_of)
+        reference, passes, rows_read = _stage_rows(db, files, options.as_of, say)
         per_file, accepted, rejected = _row_accounting(db, files, rows_read)
         stage.rows = sum(rows_read) * passes
 
