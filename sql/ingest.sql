@@ -29,6 +29,19 @@ CREATE OR REPLACE TEMP MACRO dqs_business_date(s) AS
 CREATE OR REPLACE TEMP MACRO dqs_is_date_type(x) AS typeof(x) = 'DATE';
 CREATE OR REPLACE TEMP MACRO dqs_is_integer_type(x) AS
     typeof(x) IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT');
+-- The status of a results text: the JSON object's `result` field, or its `status` field when
+-- `result` is not a string; trimmed, ASCII case-insensitive; 'pass', 'fail' or 'unknown'.
+CREATE OR REPLACE TEMP MACRO dqs_status(results) AS
+    CASE dqs_lower_ascii(dqs_trim(
+        CASE WHEN json_valid(results) AND json_type(results) = 'OBJECT' THEN
+            CASE WHEN json_type(results, '$.result') = 'VARCHAR' THEN json_extract_string(results, '$.result')
+                 WHEN json_type(results, '$.status') = 'VARCHAR' THEN json_extract_string(results, '$.status')
+            END
+        END))
+        WHEN 'pass' THEN 'pass'
+        WHEN 'fail' THEN 'fail'
+        ELSE 'unknown'
+    END;
 -- Every line feed, carriage return and tab becomes one space, so a sentence stays on one line.
 CREATE OR REPLACE TEMP MACRO dqs_one_line(s) AS
     translate(coalesce(s, ''), chr(10) || chr(13) || chr(9), '   ')
@@ -66,7 +79,8 @@ SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM tai
 -- rows pay for trimming, regular expressions and reasons (CASE evaluates them for those rows
 -- only). Keys of regular rows may still end in white space: they are trimmed after the pass,
 -- once per distinct value.
-CREATE OR REPLACE TEMP MACRO dqs_stage_rows(dqs_window_anchor, dqs_as_of) AS TABLE
+-- The validated rows, one per input row (a table macro: every consumer aggregates it).
+CREATE OR REPLACE TEMP MACRO dqs_checked_rows(dqs_window_anchor, dqs_as_of) AS TABLE
 WITH raw AS (
     SELECT
         _dqs_file_index AS file_index,
@@ -150,6 +164,7 @@ keyed AS (
         dataset_name_text AS dataset_name,
         rule_code_text AS rule_code,
         results,
+        business_date,
         -- 0: older than R-365, 1: within 12 months, 2: within 3 months, 3: within 1 month
         CASE WHEN business_date >= CAST(dqs_window_anchor AS DATE) - 30 THEN 3
              WHEN business_date >= CAST(dqs_window_anchor AS DATE) - 90 THEN 2
@@ -185,6 +200,10 @@ keyed AS (
             'filtered_record_count': filtered_record_count_clean} END AS rejected_values
     FROM checked
 )
+SELECT * FROM keyed;
+
+-- The staging aggregation over the validated rows.
+CREATE OR REPLACE TEMP MACRO dqs_stage_rows(dqs_window_anchor, dqs_as_of) AS TABLE
 SELECT
     accepted,
     in_scope,
@@ -204,7 +223,7 @@ SELECT
     arg_max(dataset_record_count, row_position) AS latest_dataset_record_count,
     arg_max(filtered_record_count, row_position) AS latest_filtered_record_count,
     arg_max(level_of_execution, row_position) AS latest_level_of_execution
-FROM keyed
+FROM dqs_checked_rows(dqs_window_anchor, dqs_as_of)
 -- the reject columns are NULL for accepted rows, and make each rejected row a group of its own
 GROUP BY accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results,
          window_bucket, reject_file_index, reject_line, reject_reason, rejected_values
@@ -220,27 +239,10 @@ SELECT * FROM dqs_stage_rows(CAST($window_anchor AS DATE), CAST($as_of AS DATE))
 SELECT DATE '0001-01-01' + CAST(max(latest_position) >> 80 AS INTEGER) FROM staged WHERE in_scope
 
 -- name: parse_statuses
--- The status of each distinct results text, parsed once: the JSON object's `result` field, or
--- its `status` field when `result` is not a string; trimmed, ASCII case-insensitive.
+-- The status of each distinct results text, parsed once (not once per row).
 CREATE OR REPLACE TEMP TABLE statuses AS
-WITH picked AS (
-    SELECT
-        results,
-        CASE WHEN json_valid(results) AND json_type(results) = 'OBJECT' THEN
-            CASE WHEN json_type(results, '$.result') = 'VARCHAR' THEN json_extract_string(results, '$.result')
-                 WHEN json_type(results, '$.status') = 'VARCHAR' THEN json_extract_string(results, '$.status')
-            END
-        END AS status_text
-    FROM (SELECT DISTINCT results FROM staged WHERE in_scope)
-)
-SELECT
-    results,
-    CASE dqs_lower_ascii(dqs_trim(status_text))
-        WHEN 'pass' THEN 'pass'
-        WHEN 'fail' THEN 'fail'
-        ELSE 'unknown'
-    END AS status
-FROM picked
+SELECT results, dqs_status(results) AS status
+FROM (SELECT DISTINCT results FROM staged WHERE in_scope)
 
 -- name: group_statuses
 -- Per group and results text: the counts with the parsed status (rows in scope only). Keys are
