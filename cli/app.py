@@ -108,6 +108,165 @@ def generate(
     )
 
 
+def _read_history(input: str, rules: Optional[Path], memory_limit: Optional[str], threads: Optional[int]):
+    from dqs.engine.series import read_history
+
+    return read_history(input, rules, memory_limit=memory_limit, threads=threads)
+
+
+@app.command()
+def train(
+    input: Annotated[str, typer.Argument(help="Results log to learn from (file, directory or glob).")],
+    rules: Annotated[Optional[Path], typer.Argument(help="Rules metadata JSON (optional).")] = None,
+    model: Annotated[Path, typer.Option(help="Where to write the model bundle (a directory).")] = ...,  # type: ignore[assignment]
+    horizon: Annotated[int, typer.Option(min=1, max=366, help="Longest forecast, in days after the last day of history.")] = 28,
+    coverage: Annotated[float, typer.Option(min=0.5, max=0.99, help="Share of values the band should hold.")] = 0.8,
+    as_of: Annotated[Optional[str], typer.Option(help="Ignore results dated after this day (YYYY-MM-DD).")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling for reading the log.")] = None,
+    threads: Annotated[int, typer.Option(min=1, help="Threads for LightGBM (fixed, for reproducible models).")] = 2,
+    report: Annotated[Optional[Path], typer.Option(help="Also write the evaluation report as JSON.")] = None,
+) -> None:
+    """Train a LightGBM pass-rate model and write a bundle (model, metadata, daily history)."""
+    import json
+
+    import polars as pl
+
+    from dqs.engine.bundle import save_bundle
+    from dqs.engine.forecast import TrainOptions
+    from dqs.engine.forecast import train as fit
+    from dqs.engine.series import History
+
+    history = _read_history(input, rules, memory_limit, None)
+    cutoff = _parse_date(as_of, "--as-of")
+    if cutoff is not None:
+        history = History(history.daily.filter(pl.col("business_date") <= cutoff), history.attributes)
+    try:
+        trained = fit(history, TrainOptions(horizon=horizon, coverage=coverage, threads=threads))
+    except ValueError as exc:
+        raise InputError(f"cannot train on {input}: {exc}", hint="give a longer results log") from exc
+    from dqs.engine.bundle import load_bundle
+    from dqs.engine.predict import backtest
+
+    save_bundle(model, trained, history, report={})
+    bundle = load_bundle(model)
+    calib = trained.window["calibration_origins"].split("..")
+    from datetime import date as _date, timedelta
+
+    start, end = _date.fromisoformat(calib[0]), _date.fromisoformat(calib[1])
+    origins = [start + timedelta(days=7 * k) for k in range(((end - start).days // 7) + 1)]
+    result = backtest(bundle, history, origins)
+    result["note"] = "held-out calibration origins; the band is calibrated on them, so its coverage here is in-sample"
+    render.evaluation(result)
+    if report is not None:
+        report.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    sys.stderr.write(f"dqs train: model written to {model} ({trained.metrics['train_examples']:,} training examples, "
+                     f"{trained.best_iteration} trees)\n")
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Option(help="Model bundle written by `dqs train`.")],
+    dataset_uuid: Annotated[str, typer.Option(help="Series: the dataset's UUID.")],
+    rule_code: Annotated[str, typer.Option(help="Series: the rule code.")],
+    date: Annotated[str, typer.Option(help="Business date to forecast (YYYY-MM-DD).")],
+    history: Annotated[Optional[str], typer.Option(help="Newer results to extend the bundle's history.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a sentence.")] = False,
+) -> None:
+    """Forecast one series' pass percentage on one date, with its band."""
+    import json
+
+    import polars as pl
+
+    from dqs.engine.predict import last_observed, predict_requests
+
+    bundle, full = _bundle_and_history(model, history)
+    request = pl.DataFrame({"dataset_uuid": [dataset_uuid], "rule_code": [rule_code], "business_date": [date]})
+    row = predict_requests(bundle, full, request).row(0, named=True)
+    if row["status"] != "ok":
+        raise InputError(f"cannot forecast {dataset_uuid} / {rule_code} on {date}: {row['error']}",
+                         hint="check the series and the date; `dqs validate-model` shows what the model covers")
+    last = last_observed(full, dataset_uuid.strip(), rule_code.strip())
+    answer = {
+        "dataset_uuid": dataset_uuid, "rule_code": rule_code, "business_date": date,
+        "predicted_pass_percentage": row["predicted_pass_percentage"],
+        "lower_pass_percentage": row["lower_pass_percentage"], "upper_pass_percentage": row["upper_pass_percentage"],
+        "coverage": bundle.metadata["coverage"], "horizon_days": row["horizon_days"],
+        "history_last_day": full.last_date.isoformat(), "last_observed": last,
+    }
+    if json_out:
+        print(json.dumps(answer))
+    else:
+        print(f"{dataset_uuid} / {rule_code} on {date}: {answer['predicted_pass_percentage']:.1f}% expected to pass "
+              f"({answer['coverage']:.0%} band {answer['lower_pass_percentage']:.1f}-{answer['upper_pass_percentage']:.1f}%), "
+              f"{answer['horizon_days']} day(s) after the history's last day {answer['history_last_day']}; "
+              + (f"last observed {last['pass_percentage']:.1f}% on {last['business_date']}." if last else "never observed."))
+
+
+def _bundle_and_history(model: Path, history: Optional[str]):
+    from dqs.engine.bundle import load_bundle, merge_history
+
+    bundle = load_bundle(model)
+    full = bundle.history
+    if history is not None:
+        full = merge_history(full, _read_history(history, None, None, None))
+    return bundle, full
+
+
+@app.command("batch-predict")
+def batch_predict(
+    model: Annotated[Path, typer.Option(help="Model bundle written by `dqs train`.")],
+    input: Annotated[str, typer.Option(help="CSV with dataset_uuid, rule_code, business_date (other columns are kept).")],
+    output: Annotated[Path, typer.Option(help="CSV to write: the input plus predictions, band, horizon, status, error.")],
+    history: Annotated[Optional[str], typer.Option(help="Newer results to extend the bundle's history.")] = None,
+) -> None:
+    """Forecast many rows at once. Exit 0 when every row is ok, 1 when some failed (the file is
+    complete either way: failed rows say why in `error`)."""
+    import os
+
+    from dqs.engine.predict import predict_requests, read_requests
+
+    bundle, full = _bundle_and_history(model, history)
+    result = predict_requests(bundle, full, read_requests(input))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.partial")
+    result.write_csv(tmp)
+    os.replace(tmp, output)
+    failed = result.filter(result["status"] != "ok").height
+    sys.stderr.write(f"dqs batch-predict: {result.height - failed:,} ok, {failed:,} failed -> {output}\n")
+    if failed:
+        raise typer.Exit(ExitCode.FAILURE)
+
+
+@app.command("validate-model")
+def validate_model(
+    model: Annotated[Path, typer.Option(help="Model bundle written by `dqs train`.")],
+    test_data: Annotated[str, typer.Option(help="Results log to backtest on.")],
+    truth: Annotated[Optional[Path], typer.Option(help="Generator truth (Parquet) to score against true pass percentages too.")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Also write the report as JSON.")] = None,
+) -> None:
+    """Rolling-origin backtest: model vs baselines (MAE, RMSE, per horizon), band coverage."""
+    import json
+
+    import polars as pl
+
+    from dqs.engine.bundle import load_bundle
+    from dqs.engine.predict import backtest, backtest_origins
+
+    bundle = load_bundle(model)
+    history = _read_history(test_data, None, None, None)
+    if history.last_date is None:
+        raise InputError(f"{test_data} holds no pass or fail results", hint="pass a results log")
+    from datetime import date as _date
+
+    model_last = _date.fromisoformat(bundle.metadata["training_window"]["last_day"])
+    origins = backtest_origins(model_last, history.last_date, bundle.horizon)
+    truth_frame = pl.read_parquet(truth) if truth is not None else None
+    result = backtest(bundle, history, origins, truth_frame)
+    render.evaluation(result)
+    if report is not None:
+        report.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
 @app.command()
 def bench(
     sizes: Annotated[str, typer.Option(help="Comma-separated sizes: 100k, 1m, 10m, 100m.")] = "100k",

@@ -81,3 +81,32 @@ def profile(performance: dict[str, Any]) -> None:
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     sys.stderr.write("\n".join(lines) + "\n")
+
+
+def evaluation(result: dict[str, Any]) -> None:
+    """The backtest as a table on stdout: MAE/RMSE of the model and each baseline."""
+    out = [f"backtest: {result['examples']:,} examples from {result['origin_count']} origins"]
+    for target in ("observed", "truth"):
+        section = result.get(target)
+        if not section:
+            continue
+        out.append(f"against {target} values:")
+        out.append(f"  {'method':<24}{'MAE':>9}{'RMSE':>9}{'n':>11}")
+        for name, e in section["overall"].items():
+            mae = "-" if e["mae"] is None else f"{e['mae']:.3f}"
+            rmse = "-" if e["rmse"] is None else f"{e['rmse']:.3f}"
+            out.append(f"  {name:<24}{mae:>9}{rmse:>9}{e['n']:>11,}")
+        ratio = section.get("model_to_best_baseline")
+        if ratio is not None:
+            verdict = "beats" if ratio < 1 else "does NOT beat"
+            out.append(f"  model MAE / best baseline MAE = {ratio:.3f} (the model {verdict} the best baseline)")
+        for bucket, methods in section["by_horizon"].items():
+            cells = "  ".join(f"{m} {e['mae']:.2f}" for m, e in methods.items() if e["mae"] is not None)
+            out.append(f"  horizon {bucket:>7}: {cells}")
+    band = result.get("band", {})
+    if band.get("coverage") is not None:
+        out.append(f"band: {band['coverage']:.1%} of observed values inside (nominal {band['nominal']:.0%}), "
+                   f"mean width {band['mean_width']:.1f} points")
+    if result.get("note"):
+        out.append(f"note: {result['note']}")
+    sys.stdout.write("\n".join(out) + "\n")

@@ -1,0 +1,163 @@
+"""The model bundle: a directory holding LightGBM's text model, JSON metadata, the compact daily
+history needed to predict, and the sha256 of every file (checked on load). Never pickle."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timezone
+from importlib import metadata as package_metadata
+from pathlib import Path
+
+import lightgbm as lgb
+import polars as pl
+
+from .errors import InputError
+from .features import CATEGORICAL, FEATURES
+from .forecast import Trained
+from .series import History
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.txt"
+HISTORY_FILE = "history.parquet"
+ATTRIBUTES_FILE = "attributes.parquet"
+METADATA_FILE = "metadata.json"
+CHECKSUMS_FILE = "checksums.json"
+
+
+@dataclass
+class Bundle:
+    booster: lgb.Booster
+    metadata: dict
+    history: History
+
+    @property
+    def levels(self) -> dict[str, list[str]]:
+        return self.metadata["category_levels"]
+
+    @property
+    def bands(self) -> list[dict]:
+        return self.metadata["bands"]
+
+    @property
+    def horizon(self) -> int:
+        return int(self.metadata["horizon"])
+
+    @property
+    def best_iteration(self) -> int:
+        return int(self.metadata["best_iteration"])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("dqs", "lightgbm", "polars", "duckdb", "numpy", "pyarrow"):
+        try:
+            out[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def save_bundle(path: Path, trained: Trained, history: History, report: dict) -> Path:
+    """Write the bundle to a temporary directory beside `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        trained.booster.save_model(str(staging / MODEL_FILE), num_iteration=trained.best_iteration or None)
+        history.daily.select("dataset_uuid", "rule_code", "business_date", "passes", "fails", "unknown", "runs").write_parquet(
+            staging / HISTORY_FILE, compression="zstd")
+        history.attributes.write_parquet(staging / ATTRIBUTES_FILE, compression="zstd")
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "features": list(FEATURES),
+            "categorical_features": list(CATEGORICAL),
+            "category_levels": trained.levels,
+            "horizon": trained.options.horizon,
+            "coverage": trained.options.coverage,
+            "bands": trained.bands,
+            "best_iteration": trained.best_iteration,
+            "training_window": trained.window,
+            "training_options": asdict(trained.options),
+            "metrics": trained.metrics,
+            "report": report,
+            "library_versions": _versions(),
+            "files": {name: _sha256(staging / name) for name in (MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE)},
+        }
+        (staging / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+        checksums = {name: _sha256(staging / name) for name in (MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE, METADATA_FILE)}
+        (staging / CHECKSUMS_FILE).write_text(json.dumps(checksums, indent=2) + "\n", encoding="utf-8")
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            path.rename(old)
+            staging.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def load_bundle(path: Path) -> Bundle:
+    """Load and verify a bundle; any missing, changed or unknown-version file is refused."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"model bundle {path} does not exist", hint="train one with `dqs train ... --model PATH`")
+    try:
+        checksums = json.loads((path / CHECKSUMS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"model bundle {path}: {CHECKSUMS_FILE} is missing or unreadable",
+                         hint="the bundle is incomplete; train it again") from exc
+    for name in (MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE, METADATA_FILE):
+        file = path / name
+        if not file.is_file():
+            raise InputError(f"model bundle {path}: {name} is missing", hint="the bundle is incomplete; train it again")
+        if checksums.get(name) != _sha256(file):
+            raise InputError(f"model bundle {path}: {name} does not match its sha256",
+                             hint="the file was changed or truncated after training; train the model again")
+    meta = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"model bundle {path} has format version {meta.get('format_version')!r}, "
+                         f"this dqs reads version {FORMAT_VERSION}", hint="train the model again with this dqs")
+    if meta.get("features") != list(FEATURES):
+        raise InputError(f"model bundle {path} was trained with other features",
+                         hint="train the model again with this dqs")
+    booster = lgb.Booster(model_file=str(path / MODEL_FILE))
+    from .series import with_pass_pct
+
+    daily = with_pass_pct(pl.read_parquet(path / HISTORY_FILE))
+    history = History(daily, pl.read_parquet(path / ATTRIBUTES_FILE))
+    return Bundle(booster, meta, history)
+
+
+def merge_history(bundle_history: History, newer: History) -> History:
+    """The bundle's history extended by newer results; for a day present in both, the newer
+    results win (they were read from the full log of that day)."""
+    key = ["dataset_uuid", "rule_code", "business_date"]
+    daily = pl.concat([
+        bundle_history.daily.join(newer.daily.select(key), on=key, how="anti"),
+        newer.daily,
+    ], how="vertical_relaxed").sort(key)
+    attributes = pl.concat([
+        bundle_history.attributes.join(newer.attributes.select(key[:2]), on=key[:2], how="anti"),
+        newer.attributes,
+    ], how="diagonal_relaxed")
+    return History(daily, attributes)
+
+
+def last_day(history: History) -> date | None:
+    return history.last_date

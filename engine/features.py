@@ -1,0 +1,134 @@
+"""Features of a series "as of" a forecast origin, one function for training, validation and
+prediction.
+
+`state_grid` gives, for every series and calendar day from its first observation on, trailing
+statistics computed only from days up to and including that day (windows, forward fills and
+cumulative sums never look ahead). An example pairs the grid row of its origin day with a target
+day 1..horizon days later, so nothing after the origin can reach its features.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from .series import SERIES_KEY
+
+WINDOWS = (3, 7, 28, 90)
+EWM_ALPHA = 0.3
+CATEGORICAL = ("source", "tenant_id", "rule_code", "rule_type", "dimension")
+STATE_FEATURES = (
+    "last_value", "days_since_last", "mean_3d", "mean_7d", "mean_28d", "mean_90d", "std_28d",
+    "mean_last7_obs", "ewm_mean", "fail_share_28d", "long_mean", "n_obs",
+)
+TARGET_FEATURES = ("horizon", "target_weekday", "target_day", "target_month", "weekday_effect")
+NUMERIC_FEATURES = STATE_FEATURES + TARGET_FEATURES
+FEATURES = NUMERIC_FEATURES + CATEGORICAL
+BASELINES = ("last_value", "mean_last7_obs", "same_weekday_last_week", "long_mean")
+
+
+def state_grid(daily: pl.DataFrame, until: date) -> pl.DataFrame:
+    """Trailing state of every series on every day from its first observation to `until`."""
+    days = daily.filter(pl.col("business_date") <= until)
+    if days.height == 0:
+        return _empty_grid()
+    spans = days.group_by(SERIES_KEY).agg(pl.col("business_date").min().alias("first"))
+    grid = (
+        spans.with_columns(pl.date_ranges("first", pl.lit(until), interval="1d").alias("business_date"))
+        .explode("business_date")
+        .drop("first")
+        .join(days.select([*SERIES_KEY, "business_date", "pass_pct"]), on=[*SERIES_KEY, "business_date"], how="left")
+        .sort([*SERIES_KEY, "business_date"])
+    )
+    # means of the last 7 observed days and an exponentially weighted mean, over observations
+    observed = days.sort([*SERIES_KEY, "business_date"]).select(
+        *SERIES_KEY,
+        "business_date",
+        pl.col("pass_pct").rolling_mean(7, min_samples=1).over(SERIES_KEY).alias("mean_last7_obs"),
+        pl.col("pass_pct").ewm_mean(alpha=EWM_ALPHA, adjust=True).over(SERIES_KEY).alias("ewm_mean"),
+    )
+    grid = grid.join(observed, on=[*SERIES_KEY, "business_date"], how="left")
+
+    v = pl.col("pass_pct")
+    seen = v.is_not_null().cast(pl.Int64)
+    value = v.fill_null(0.0)
+    grid = grid.with_columns(
+        seen.alias("_seen"),
+        value.alias("_value"),
+        (value * value).alias("_square"),
+        ((v < 100.0).fill_null(False)).cast(pl.Int64).alias("_failing"),
+        pl.when(v.is_not_null()).then(pl.col("business_date")).alias("_seen_date"),
+        pl.col("business_date").dt.weekday().alias("_weekday"),  # 1 = Monday
+    )
+    by = SERIES_KEY
+    exprs = [
+        v.forward_fill().over(by).alias("last_value"),
+        (pl.col("business_date") - pl.col("_seen_date").forward_fill().over(by)).dt.total_days().alias("days_since_last"),
+        pl.col("mean_last7_obs").forward_fill().over(by),
+        pl.col("ewm_mean").forward_fill().over(by),
+        pl.col("_seen").cum_sum().over(by).alias("n_obs"),
+        (pl.col("_value").cum_sum().over(by) / pl.col("_seen").cum_sum().over(by)).alias("long_mean"),
+    ]
+    for k in WINDOWS:
+        n = pl.col("_seen").rolling_sum(k, min_samples=1).over(by)
+        total = pl.col("_value").rolling_sum(k, min_samples=1).over(by)
+        exprs.append(pl.when(n > 0).then(total / n).alias(f"mean_{k}d"))
+    n28 = pl.col("_seen").rolling_sum(28, min_samples=1).over(by)
+    mean28 = pl.col("_value").rolling_sum(28, min_samples=1).over(by) / n28
+    square28 = pl.col("_square").rolling_sum(28, min_samples=1).over(by) / n28
+    exprs.append(pl.when(n28 > 0).then((square28 - mean28 * mean28).clip(lower_bound=0).sqrt()).alias("std_28d"))
+    exprs.append(pl.when(n28 > 0).then(pl.col("_failing").rolling_sum(28, min_samples=1).over(by) / n28).alias("fail_share_28d"))
+    for j in range(1, 8):  # mean value per weekday so far
+        on_day = (pl.col("_weekday") == j).cast(pl.Int64)
+        count = (pl.col("_seen") * on_day).cum_sum().over(by)
+        exprs.append(pl.when(count > 0).then((pl.col("_value") * on_day).cum_sum().over(by) / count).alias(f"_weekday_mean_{j}"))
+    for lag in range(7):  # the value `lag` days before (same weekday last week comes from these)
+        exprs.append(v.shift(lag).over(by).alias(f"_lag_{lag}"))
+    return grid.with_columns(exprs).drop("_value", "_square", "_failing", "_seen_date", "_seen")
+
+
+def _empty_grid() -> pl.DataFrame:
+    return pl.DataFrame(schema={"dataset_uuid": pl.String, "rule_code": pl.String, "business_date": pl.Date})
+
+
+def with_target(rows: pl.DataFrame) -> pl.DataFrame:
+    """Target-day features and the same-weekday baseline for rows holding a grid state (as of
+    `origin`) and a `target_date`."""
+    target_weekday = pl.col("target_date").dt.weekday()
+    weekday_mean = pl.concat_list([f"_weekday_mean_{j}" for j in range(1, 8)]).list.get(target_weekday - 1)
+    # the latest day <= origin with the target's weekday is (origin weekday - target weekday) mod 7 back
+    back = (pl.col("_weekday") - target_weekday) % 7
+    same_weekday = pl.concat_list([f"_lag_{j}" for j in range(7)]).list.get(back)
+    return rows.with_columns(
+        (pl.col("target_date") - pl.col("origin")).dt.total_days().alias("horizon"),
+        target_weekday.alias("target_weekday"),
+        pl.col("target_date").dt.day().alias("target_day"),
+        pl.col("target_date").dt.month().alias("target_month"),
+        (weekday_mean - pl.col("long_mean")).alias("weekday_effect"),
+        same_weekday.fill_null(pl.col("last_value")).alias("same_weekday_last_week"),
+    )
+
+
+def training_examples(daily: pl.DataFrame, grid: pl.DataFrame, origins: pl.Series, horizon: int) -> pl.DataFrame:
+    """Every (series, origin, target day) with an observed target 1..horizon days after an origin
+    in `origins`, with the origin's state; target days may not pass the grid's last day."""
+    states = grid.filter(pl.col("business_date").is_in(origins.implode()) & (pl.col("n_obs") > 0)).rename(
+        {"business_date": "origin"}
+    )
+    last = grid["business_date"].max()
+    targets = daily.filter(pl.col("business_date") <= last).select(
+        *SERIES_KEY, pl.col("business_date").alias("target_date"), pl.col("pass_pct").alias("target")
+    )
+    horizons = pl.DataFrame({"_h": list(range(1, horizon + 1))}, schema={"_h": pl.Int32})
+    pairs = (
+        targets.join(horizons, how="cross")
+        .with_columns((pl.col("target_date") - pl.duration(days=pl.col("_h"))).alias("origin"))
+        .drop("_h")
+    )
+    return with_target(pairs.join(states, on=[*SERIES_KEY, "origin"], how="inner"))
+
+
+def attach_attributes(rows: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:
+    columns = [c for c in CATEGORICAL if c != "rule_code"]
+    return rows.join(attributes.select([*SERIES_KEY, *columns]), on=SERIES_KEY, how="left")

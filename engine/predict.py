@@ -1,0 +1,149 @@
+"""Predictions from a bundle (one or millions at once) and rolling-origin backtests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from .bundle import Bundle
+from .errors import InputError
+from .features import BASELINES, attach_attributes, state_grid, training_examples, with_target
+from .forecast import HORIZON_BUCKETS, predict_rows
+from .series import SERIES_KEY, History
+
+REQUEST_COLUMNS = ("dataset_uuid", "rule_code", "business_date")
+OUTPUT_COLUMNS = ("predicted_pass_percentage", "lower_pass_percentage", "upper_pass_percentage",
+                  "horizon_days", "status", "error")
+
+
+def read_requests(path: str) -> pl.DataFrame:
+    """A batch-predict input CSV: all columns as text, the request columns trimmed."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except FileNotFoundError as exc:
+        raise InputError(f"input {path} does not exist", hint="check the path") from exc
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{path}: cannot read CSV: {first}", hint="a UTF-8 CSV with a header row") from exc
+    missing = [c for c in REQUEST_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing required columns: {', '.join(missing)}",
+                         hint="batch-predict needs dataset_uuid, rule_code, business_date")
+    return frame
+
+
+def _parse_dates(text: pl.Expr) -> pl.Expr:
+    trimmed = text.str.strip_chars()
+    return (
+        pl.when(trimmed.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+        .then(trimmed.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    )
+
+
+def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -> pl.DataFrame:
+    """`requests` (text columns dataset_uuid, rule_code, business_date, plus any others) with
+    the OUTPUT_COLUMNS added: every row gets either a prediction or an error."""
+    origin = history.last_date
+    rows = requests.with_row_index("_row").with_columns(
+        pl.col("dataset_uuid").cast(pl.String).str.strip_chars().alias("_uuid"),
+        pl.col("rule_code").cast(pl.String).str.strip_chars().alias("_rule"),
+        _parse_dates(pl.col("business_date").cast(pl.String)).alias("target_date"),
+    )
+    first_days = history.daily.group_by(SERIES_KEY).agg(pl.col("business_date").min().alias("_first"))
+    rows = rows.join(first_days.rename({"dataset_uuid": "_uuid", "rule_code": "_rule"}), on=["_uuid", "_rule"], how="left")
+    # a date inside the history is answered as of the day before it
+    rows = rows.with_columns(
+        pl.min_horizontal(pl.lit(origin), pl.col("target_date") - pl.duration(days=1)).alias("origin")
+    )
+    horizon = (pl.col("target_date") - pl.col("origin")).dt.total_days()
+    error = (
+        pl.when(pl.col("target_date").is_null()).then(pl.lit("business_date is not a valid YYYY-MM-DD date"))
+        .when(pl.col("_first").is_null()).then(pl.lit("unknown series: no history for this dataset_uuid and rule_code"))
+        .when(pl.col("origin") < pl.col("_first")).then(
+            pl.lit("date is before the series' history (first day ") + pl.col("_first").cast(pl.String) + pl.lit(")"))
+        .when(horizon > bundle.horizon).then(
+            pl.lit(f"horizon beyond the trained {bundle.horizon} days (last day of history {origin})"))
+    )
+    rows = rows.with_columns(error.alias("error"), horizon.alias("horizon_days"))
+    ok = rows.filter(pl.col("error").is_null())
+    grid = state_grid(history.daily.join(ok.select(pl.col("_uuid").alias("dataset_uuid"), pl.col("_rule").alias("rule_code")).unique(),
+                                          on=SERIES_KEY, how="semi"), origin)
+    states = grid.rename({"business_date": "origin", "dataset_uuid": "_uuid", "rule_code": "_rule"})
+    features = with_target(ok.select("_row", "_uuid", "_rule", "target_date", "origin").join(states, on=["_uuid", "_rule", "origin"], how="left"))
+    features = attach_attributes(features.rename({"_uuid": "dataset_uuid", "_rule": "rule_code"}), history.attributes)
+    scored = predict_rows(features, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
+    scored = scored.select("_row", pl.col("predicted").alias("predicted_pass_percentage"),
+                           pl.col("lower").alias("lower_pass_percentage"), pl.col("upper").alias("upper_pass_percentage"))
+    out = rows.join(scored, on="_row", how="left").sort("_row")
+    out = out.with_columns(
+        pl.when(pl.col("error").is_null()).then(pl.lit("ok")).otherwise(pl.lit("error")).alias("status"),
+        pl.when(pl.col("error").is_null()).then(pl.col("horizon_days")).alias("horizon_days"),
+        pl.col("error").fill_null(""),
+    )
+    return out.select([*requests.columns, *OUTPUT_COLUMNS])
+
+
+def last_observed(history: History, dataset_uuid: str, rule_code: str) -> dict | None:
+    rows = history.daily.filter((pl.col("dataset_uuid") == dataset_uuid) & (pl.col("rule_code") == rule_code))
+    if rows.height == 0:
+        return None
+    last = rows.sort("business_date").row(-1, named=True)
+    return {"business_date": last["business_date"].isoformat(), "pass_percentage": last["pass_pct"]}
+
+
+def backtest_origins(model_last_day: date, test_last_day: date, horizon: int, step: int = 7, count: int = 12) -> list[date]:
+    """Origins for a rolling-origin backtest: after the model's training data when the test data
+    goes beyond it (a true holdout), else the last `count` weekly origins of the test data."""
+    if test_last_day > model_last_day:
+        origins, day = [], model_last_day
+        while day < test_last_day:
+            origins.append(day)
+            day += timedelta(days=step)
+        return origins
+    return sorted(test_last_day - timedelta(days=horizon + step * k) for k in range(count))
+
+
+def _errors(actual: np.ndarray, predicted: np.ndarray) -> dict:
+    mask = ~np.isnan(predicted) & ~np.isnan(actual)
+    diff = predicted[mask] - actual[mask]
+    return {"mae": float(np.mean(np.abs(diff))) if diff.size else None,
+            "rmse": float(np.sqrt(np.mean(diff * diff))) if diff.size else None, "n": int(diff.size)}
+
+
+def backtest(bundle: Bundle, history: History, origins: list[date], truth: pl.DataFrame | None = None) -> dict:
+    """Model and baselines on the same examples; MAE/RMSE overall and per horizon bucket,
+    band coverage and width; against the observed values and, if given, the true values."""
+    grid = state_grid(history.daily, history.last_date)
+    examples = attach_attributes(
+        training_examples(history.daily, grid, pl.Series(origins, dtype=pl.Date), bundle.horizon), history.attributes)
+    scored = predict_rows(examples, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
+    targets = {"observed": scored["target"].to_numpy()}
+    if truth is not None:
+        scored = scored.join(truth.select(*SERIES_KEY, pl.col("business_date").alias("target_date"),
+                                          pl.col("true_pass_percentage")), on=[*SERIES_KEY, "target_date"], how="left")
+        targets["truth"] = scored["true_pass_percentage"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    methods = {"model": scored["predicted"].to_numpy(),
+               **{name: scored[name].cast(pl.Float64).fill_null(np.nan).to_numpy() for name in BASELINES}}
+    horizons = scored["horizon"].to_numpy()
+    report: dict = {"origins": [o.isoformat() for o in origins[:1] + origins[-1:]], "origin_count": len(origins),
+                    "examples": scored.height}
+    for target_name, actual in targets.items():
+        section = {"overall": {m: _errors(actual, p) for m, p in methods.items()}, "by_horizon": {}}
+        for lo, hi in HORIZON_BUCKETS:
+            mask = (horizons >= lo) & (horizons <= hi)
+            if mask.any():
+                section["by_horizon"][f"{lo}-{hi}"] = {m: _errors(actual[mask], p[mask]) for m, p in methods.items()}
+        base = [section["overall"][b]["mae"] for b in BASELINES if section["overall"][b]["mae"] is not None]
+        best = min(base) if base else None
+        model_mae = section["overall"]["model"]["mae"]
+        section["best_baseline_mae"] = best
+        section["model_to_best_baseline"] = (model_mae / best) if best and model_mae is not None else None
+        report[target_name] = section
+    observed = targets["observed"]
+    lower, upper = scored["lower"].to_numpy(), scored["upper"].to_numpy()
+    report["band"] = {"coverage": float(np.mean((observed >= lower) & (observed <= upper))) if observed.size else None,
+                      "mean_width": float(np.mean(upper - lower)) if observed.size else None,
+                      "nominal": bundle.metadata["coverage"]}
+    return report
