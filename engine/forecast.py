@@ -15,8 +15,8 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from .features import BASELINES, CATEGORICAL, FEATURES, attach_attributes, state_grid, training_examples, with_target
-from .series import SERIES_KEY, History
+from .features import CATEGORICAL, FEATURES, attach_attributes, state_grid, training_examples
+from .series import History
 
 HORIZON_BUCKETS = ((1, 7), (8, 14), (15, 28), (29, 90), (91, 366))
 DEFAULT_HORIZON = 28
@@ -185,15 +185,3 @@ def predict_rows(rows: pl.DataFrame, booster: lgb.Booster, levels: dict[str, lis
     return rows.with_columns(
         pl.Series("predicted", predicted), pl.Series("lower", lower), pl.Series("upper", upper)
     )
-
-
-def forecast_frame(history: History, requests: pl.DataFrame, origin: date) -> pl.DataFrame:
-    """States as of `origin` joined to requests (SERIES_KEY + target_date), with target features."""
-    grid = state_grid(history.daily, origin).filter(pl.col("business_date") == origin)
-    rows = requests.join(grid.rename({"business_date": "origin"}), on=SERIES_KEY, how="left")
-    rows = rows.with_columns(pl.lit(origin).alias("origin"))
-    return attach_attributes(with_target(rows), history.attributes)
-
-
-def baseline_predictions(rows: pl.DataFrame) -> dict[str, np.ndarray]:
-    return {name: rows[name].cast(pl.Float64).to_numpy() for name in BASELINES}

@@ -68,14 +68,15 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
     )
     rows = rows.with_columns(error.alias("error"), horizon.alias("horizon_days"))
     ok = rows.filter(pl.col("error").is_null())
-    grid = state_grid(history.daily.join(ok.select(pl.col("_uuid").alias("dataset_uuid"), pl.col("_rule").alias("rule_code")).unique(),
-                                          on=SERIES_KEY, how="semi"), origin)
-    states = grid.rename({"business_date": "origin", "dataset_uuid": "_uuid", "rule_code": "_rule"})
-    features = with_target(ok.select("_row", "_uuid", "_rule", "target_date", "origin").join(states, on=["_uuid", "_rule", "origin"], how="left"))
-    features = attach_attributes(features.rename({"_uuid": "dataset_uuid", "_rule": "rule_code"}), history.attributes)
-    scored = predict_rows(features, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
-    scored = scored.select("_row", pl.col("predicted").alias("predicted_pass_percentage"),
-                           pl.col("lower").alias("lower_pass_percentage"), pl.col("upper").alias("upper_pass_percentage"))
+    if ok.height:
+        features = request_features(history, ok.select("_row", pl.col("_uuid").alias("dataset_uuid"),
+                                                       pl.col("_rule").alias("rule_code"), "target_date", "origin"))
+        scored = predict_rows(features, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
+        scored = scored.select("_row", pl.col("predicted").alias("predicted_pass_percentage"),
+                               pl.col("lower").alias("lower_pass_percentage"), pl.col("upper").alias("upper_pass_percentage"))
+    else:
+        scored = pl.DataFrame(schema={"_row": pl.UInt32, "predicted_pass_percentage": pl.Float64,
+                                      "lower_pass_percentage": pl.Float64, "upper_pass_percentage": pl.Float64})
     out = rows.join(scored, on="_row", how="left").sort("_row")
     out = out.with_columns(
         pl.when(pl.col("error").is_null()).then(pl.lit("ok")).otherwise(pl.lit("error")).alias("status"),
@@ -83,6 +84,16 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
         pl.col("error").fill_null(""),
     )
     return out.select([*requests.columns, *OUTPUT_COLUMNS])
+
+
+def request_features(history: History, requests: pl.DataFrame) -> pl.DataFrame:
+    """Features for requests (SERIES_KEY, origin, target_date, ...) from the history's states —
+    the same functions that build the training examples."""
+    wanted = requests.select(SERIES_KEY).unique()
+    grid = state_grid(history.daily.join(wanted, on=SERIES_KEY, how="semi"), history.last_date)
+    states = grid.rename({"business_date": "origin"})
+    features = with_target(requests.join(states, on=[*SERIES_KEY, "origin"], how="left"))
+    return attach_attributes(features, history.attributes)
 
 
 def last_observed(history: History, dataset_uuid: str, rule_code: str) -> dict | None:

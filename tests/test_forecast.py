@@ -1,0 +1,178 @@
+"""Forecasting: no leakage, train/predict feature parity, time-ordered splits, bundle safety,
+per-row errors, and the CLI commands end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from conftest import run_dqs
+from dqs.engine import InputError
+from dqs.engine.bundle import load_bundle, save_bundle
+from dqs.engine.features import FEATURES, state_grid, training_examples
+from dqs.engine.forecast import TrainOptions, predict_rows, train
+from dqs.engine.generate import GenerateOptions, generate_log
+from dqs.engine.predict import predict_requests, request_features
+from dqs.engine.series import History, read_history
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecast")
+    log = folder / "log.csv"
+    generate_log(GenerateOptions(rows=60_000, output=log, seed=4, truth=folder / "truth.parquet"))
+    history = read_history(str(log))
+    model = train(history, TrainOptions(horizon=14, max_examples=200_000))
+    bundle_path = save_bundle(folder / "model", model, history, report={})
+    return {"folder": folder, "log": log, "history": history, "model": model, "bundle": bundle_path}
+
+
+def _series(history: History) -> tuple[str, str]:
+    row = history.daily.group_by("dataset_uuid", "rule_code").len().sort("len", descending=True).row(0)
+    return row[0], row[1]
+
+
+def test_features_do_not_look_past_the_origin(trained) -> None:
+    history: History = trained["history"]
+    daily = history.daily
+    origin = daily["business_date"].max() - timedelta(days=60)
+    grid = state_grid(daily, daily["business_date"].max())
+    changed = daily.with_columns(
+        pl.when(pl.col("business_date") > origin).then(100.0 - pl.col("pass_pct")).otherwise(pl.col("pass_pct")).alias("pass_pct")
+    ).filter((pl.col("business_date") <= origin) | (pl.col("business_date").dt.day() % 2 == 0))
+    changed_grid = state_grid(changed, daily["business_date"].max())
+    before = grid.filter(pl.col("business_date") <= origin).sort("dataset_uuid", "rule_code", "business_date")
+    after = changed_grid.filter(pl.col("business_date") <= origin).sort("dataset_uuid", "rule_code", "business_date")
+    assert before.height > 1000
+    assert before.equals(after)
+
+
+def test_training_and_prediction_build_the_same_features(trained) -> None:
+    history: History = trained["history"]
+    last = history.last_date
+    origin = last - timedelta(days=20)
+    grid = state_grid(history.daily, last)
+    examples = training_examples(history.daily, grid, pl.Series([origin]), 14).sort("dataset_uuid", "rule_code", "target_date")
+    assert examples.height > 100
+    # the prediction path, given only the history up to the origin
+    cut = History(history.daily.filter(pl.col("business_date") <= origin), history.attributes)
+    requests = examples.select("dataset_uuid", "rule_code", "target_date", "origin")
+    from dqs.engine.features import attach_attributes
+
+    served = request_features(cut, requests).sort("dataset_uuid", "rule_code", "target_date")
+    trained_side = attach_attributes(examples, history.attributes)
+    numeric = [f for f in FEATURES if served[f].dtype.is_numeric()]
+    assert np.allclose(served.select(numeric).to_numpy().astype(float), trained_side.select(numeric).to_numpy().astype(float),
+                       equal_nan=True)
+    for f in set(FEATURES) - set(numeric):
+        assert served[f].to_list() == trained_side[f].to_list()
+
+
+def test_splits_are_ordered_by_date(trained) -> None:
+    window = trained["model"].window
+    train_end = window["train_origins"].split("..")[1]
+    valid_start, valid_end = window["validation_origins"].split("..")
+    calib_start = window["calibration_origins"].split("..")[0]
+    assert train_end < valid_start <= valid_end < calib_start <= window["last_day"]
+    m = trained["model"].metrics
+    assert m["train_examples"] > 0 and m["validation_examples"] > 0 and m["calibration_examples"] > 0
+
+
+def test_bundle_round_trip_gives_identical_predictions(trained) -> None:
+    history: History = trained["history"]
+    bundle = load_bundle(trained["bundle"])
+    uuid, rule = _series(history)
+    day = history.last_date
+    requests = pl.DataFrame({"dataset_uuid": [uuid] * 3, "rule_code": [rule] * 3,
+                             "business_date": [str(day + timedelta(days=h)) for h in (1, 7, 14)]})
+    loaded = predict_requests(bundle, bundle.history, requests)
+    assert loaded["status"].to_list() == ["ok"] * 3
+    model = trained["model"]
+    features = request_features(history, requests.select(
+        "dataset_uuid", "rule_code", pl.col("business_date").str.to_date().alias("target_date")).with_columns(pl.lit(day).alias("origin")))
+    direct = predict_rows(features, model.booster, model.levels, model.bands, model.best_iteration)
+    assert np.allclose(loaded["predicted_pass_percentage"].to_numpy(), direct["predicted"].to_numpy())
+    assert (loaded["lower_pass_percentage"] <= loaded["predicted_pass_percentage"]).all()
+    assert (loaded["predicted_pass_percentage"] <= loaded["upper_pass_percentage"]).all()
+
+
+@pytest.mark.parametrize("damage", ["model_byte", "history_truncated", "metadata_version", "checksums_missing"])
+def test_damaged_bundles_are_refused(trained, tmp_path: Path, damage: str) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(trained["bundle"], copy)
+    if damage == "model_byte":
+        data = bytearray((copy / "model.txt").read_bytes())
+        data[200] = (data[200] + 1) % 256
+        (copy / "model.txt").write_bytes(bytes(data))
+    elif damage == "history_truncated":
+        data = (copy / "history.parquet").read_bytes()
+        (copy / "history.parquet").write_bytes(data[: len(data) // 2])
+    elif damage == "metadata_version":
+        meta = json.loads((copy / "metadata.json").read_text())
+        meta["format_version"] = 99
+        (copy / "metadata.json").write_text(json.dumps(meta))
+    else:
+        (copy / "checksums.json").unlink()
+    with pytest.raises(InputError):
+        load_bundle(copy)
+    result = run_dqs("predict", "--model", copy, "--dataset-uuid", "x", "--rule-code", "1", "--date", "2026-11-01")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_per_row_errors_and_exit_codes(trained, tmp_path: Path) -> None:
+    history: History = trained["history"]
+    uuid, rule = _series(history)
+    last = history.last_date
+    first = history.daily.filter((pl.col("dataset_uuid") == uuid) & (pl.col("rule_code") == rule))["business_date"].min()
+    rows = [
+        (uuid, rule, str(last + timedelta(days=3)), "ok"),
+        (uuid, rule, str(last + timedelta(days=15)), "horizon"),
+        ("no-such-dataset", rule, str(last + timedelta(days=1)), "unknown series"),
+        (uuid, rule, "2026-13-01", "not a valid"),
+        (uuid, rule, str(first - timedelta(days=5)), "before the series"),
+        (uuid, rule, str(last - timedelta(days=10)), "ok"),  # inside the history: as of the day before
+    ]
+    requests = tmp_path / "requests.csv"
+    pl.DataFrame({"dataset_uuid": [r[0] for r in rows], "rule_code": [r[1] for r in rows],
+                  "business_date": [r[2] for r in rows], "ticket": [str(i) for i in range(len(rows))]}).write_csv(requests)
+    out = tmp_path / "out.csv"
+    result = run_dqs("batch-predict", "--model", trained["bundle"], "--input", requests, "--output", out)
+    assert result.returncode == 1, result.stderr
+    got = pl.read_csv(out, infer_schema=False)
+    assert got["ticket"].to_list() == [str(i) for i in range(len(rows))]  # passed through, in order
+    for row, expected in zip(got.iter_rows(named=True), rows):
+        if expected[3] == "ok":
+            assert row["status"] == "ok" and row["error"] in ("", None) and float(row["predicted_pass_percentage"]) >= 0
+        else:
+            assert row["status"] == "error" and expected[3] in row["error"], row
+    one = run_dqs("predict", "--model", trained["bundle"], "--dataset-uuid", "no-such-dataset", "--rule-code", rule,
+                  "--date", str(last + timedelta(days=1)))
+    assert one.returncode == 2 and "unknown series" in one.stderr
+    ok = run_dqs("predict", "--model", trained["bundle"], "--dataset-uuid", uuid, "--rule-code", rule,
+                 "--date", str(last + timedelta(days=2)), "--json")
+    assert ok.returncode == 0, ok.stderr
+    answer = json.loads(ok.stdout)
+    assert answer["horizon_days"] == 2 and answer["lower_pass_percentage"] <= answer["upper_pass_percentage"]
+
+
+def test_train_and_validate_through_the_cli(trained, tmp_path: Path) -> None:
+    log, truth = trained["log"], trained["folder"] / "truth.parquet"
+    last = trained["history"].last_date
+    model = tmp_path / "model"
+    result = run_dqs("train", log, "--model", model, "--horizon", "14", "--as-of", str(last - timedelta(days=28)))
+    assert result.returncode == 0, result.stderr
+    assert "model MAE / best baseline MAE" in result.stdout
+    report = tmp_path / "report.json"
+    result = run_dqs("validate-model", "--model", model, "--test-data", log, "--truth", truth, "--report", report)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["origin_count"] >= 1 and data["examples"] > 0
+    for target in ("observed", "truth"):
+        assert set(data[target]["overall"]) == {"model", "last_value", "mean_last7_obs", "same_weekday_last_week", "long_mean"}
+    assert 0.0 <= data["band"]["coverage"] <= 1.0
