@@ -68,15 +68,19 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
     )
     rows = rows.with_columns(error.alias("error"), horizon.alias("horizon_days"))
     ok = rows.filter(pl.col("error").is_null())
-    if ok.height:
-        features = request_features(history, ok.select("_row", pl.col("_uuid").alias("dataset_uuid"),
-                                                       pl.col("_rule").alias("rule_code"), "target_date", "origin"))
+    # requests repeat (series, origin, target day) a lot: features and the model run once for each
+    key = ["_uuid", "_rule", "origin", "target_date"]
+    distinct = ok.select(key).unique()
+    if distinct.height:
+        features = request_features(history, distinct.rename({"_uuid": "dataset_uuid", "_rule": "rule_code"}))
         scored = predict_rows(features, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
-        scored = scored.select("_row", pl.col("predicted").alias("predicted_pass_percentage"),
+        scored = scored.select(pl.col("dataset_uuid").alias("_uuid"), pl.col("rule_code").alias("_rule"), "origin",
+                               "target_date", pl.col("predicted").alias("predicted_pass_percentage"),
                                pl.col("lower").alias("lower_pass_percentage"), pl.col("upper").alias("upper_pass_percentage"))
     else:
-        scored = pl.DataFrame(schema={"_row": pl.UInt32, "predicted_pass_percentage": pl.Float64,
-                                      "lower_pass_percentage": pl.Float64, "upper_pass_percentage": pl.Float64})
+        scored = distinct.with_columns(pl.lit(None, pl.Float64).alias(c) for c in
+                                       ("predicted_pass_percentage", "lower_pass_percentage", "upper_pass_percentage"))
+    scored = ok.select("_row", *key).join(scored, on=key, how="left").drop(key)
     out = rows.join(scored, on="_row", how="left").sort("_row")
     out = out.with_columns(
         pl.when(pl.col("error").is_null()).then(pl.lit("ok")).otherwise(pl.lit("error")).alias("status"),
