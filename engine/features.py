@@ -22,7 +22,8 @@ STATE_FEATURES = (
     "last_value", "days_since_last", "mean_3d", "mean_7d", "mean_28d", "mean_90d", "std_28d",
     "mean_last7_obs", "ewm_mean", "fail_share_28d", "long_mean", "n_obs",
 )
-TARGET_FEATURES = ("horizon", "target_weekday", "target_day", "target_month", "weekday_effect")
+TARGET_FEATURES = ("horizon", "target_weekday", "target_day", "target_month", "weekday_effect",
+                   "weekday_adjusted_mean")
 NUMERIC_FEATURES = STATE_FEATURES + TARGET_FEATURES
 FEATURES = NUMERIC_FEATURES + CATEGORICAL
 BASELINES = ("last_value", "mean_last7_obs", "same_weekday_last_week", "long_mean")
@@ -106,6 +107,9 @@ def with_target(rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("target_date").dt.day().alias("target_day"),
         pl.col("target_date").dt.month().alias("target_month"),
         (weekday_mean - pl.col("long_mean")).alias("weekday_effect"),
+        # a ready-made estimate the trees can refine: the recent level moved by the weekday effect
+        (pl.coalesce("mean_90d", "long_mean") + (weekday_mean - pl.col("long_mean")).fill_null(0.0))
+        .clip(0.0, 100.0).alias("weekday_adjusted_mean"),
         same_weekday.fill_null(pl.col("last_value")).alias("same_weekday_last_week"),
     )
 

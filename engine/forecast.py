@@ -22,6 +22,23 @@ HORIZON_BUCKETS = ((1, 7), (8, 14), (15, 28), (29, 90), (91, 366))
 DEFAULT_HORIZON = 28
 DEFAULT_COVERAGE = 0.8
 SEED = 17
+# Targets are noisy (a day with one run is 0 or 100): small trees with well-populated leaves
+# (chosen by MAE against the generator's true pass rates on a holdout after the training data:
+# 63 leaves/200 rows 0.886 of the best baseline, 15/2000 0.856, 7/5000 0.832), and a
+# validation slice decides how many.
+LGB_PARAMS = {
+    "objective": "regression",
+    "learning_rate": 0.1,
+    "num_leaves": 7,
+    "min_data_in_leaf": 5000,
+    "feature_fraction": 0.9,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbose": -1,
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +47,7 @@ class TrainOptions:
     coverage: float = DEFAULT_COVERAGE
     origin_step: int = 7
     warmup_days: int = 28
-    max_examples: int = 1_500_000
+    max_examples: int = 1_000_000
     threads: int = 2
     seed: int = SEED
 
@@ -110,21 +127,7 @@ def train(history: History, options: TrainOptions = TrainOptions()) -> Trained:
     if train_rows.height > options.max_examples:
         train_rows = train_rows.sample(options.max_examples, seed=options.seed)
     levels = category_levels(attributes)
-    params = {
-        "objective": "regression",
-        "learning_rate": 0.05,
-        "num_leaves": 63,
-        "min_data_in_leaf": 200,
-        "feature_fraction": 0.9,
-        "bagging_fraction": 0.8,
-        "bagging_freq": 1,
-        "lambda_l2": 1.0,
-        "num_threads": options.threads,
-        "seed": options.seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "verbose": -1,
-    }
+    params = {**LGB_PARAMS, "num_threads": options.threads, "seed": options.seed}
     categorical = [FEATURES.index(c) for c in CATEGORICAL]
     train_set = lgb.Dataset(encode(train_rows, levels), train_rows["target"].to_numpy(),
                             feature_name=list(FEATURES), categorical_feature=categorical, free_raw_data=True)
