@@ -36,6 +36,7 @@ class Case:
     format: str
     memory_limit: str | None
     ceiling_mb: int
+    command: str = "summarize"  # or "train", "batch-predict"
 
     @property
     def rows(self) -> int:
@@ -80,6 +81,8 @@ CASES: tuple[Case, ...] = (
     Case("summarize-csv-10m-256mb", "10m", "csv", "256MB", 512),
     Case("summarize-parquet-10m", "10m", "parquet", None, 1400),
     Case("summarize-parquet-100m-1gb", "100m", "parquet", "1GB", 2048),
+    Case("train-csv-1m", "1m", "csv", None, 4096, "train"),
+    Case("batch-predict-1m", "1m", "csv", None, 2048, "batch-predict"),
 )
 
 
@@ -141,7 +144,10 @@ cols = {'source': 'VARCHAR', 'tenant_id': 'VARCHAR', 'dataset_uuid': 'VARCHAR', 
         'attribute_name': 'VARCHAR', 'dataset_record_count': 'BIGINT', 'filtered_record_count': 'BIGINT'}
 con = duckdb.connect()
 con.execute('SET enable_progress_bar = false')
-if fmt == 'csv':
+if fmt == 'requests':
+    cols = {'dataset_uuid': 'VARCHAR', 'rule_code': 'VARCHAR', 'business_date': 'DATE'}
+    source = con.read_csv(path, header=True, columns=cols)
+elif fmt == 'csv':
     source = con.read_csv(path, header=True, columns=cols)
 else:
     source = con.read_parquet(path)
@@ -162,29 +168,73 @@ def measure_floor(path: Path, fmt: str) -> tuple[float, float]:
 
 def repeats(case: Case) -> int:
     """Best-of-N timing for short cases, where one noisy run would swing the ratio."""
-    default = 3 if case.rows <= 1_000_000 else 1
+    default = 3 if case.rows <= 1_000_000 and case.command == "summarize" else 1
     return max(1, int(os.environ.get(REPEAT_ENV, default)))
 
 
-def run_case(case: Case) -> Measurement:
+def ensure_model(size: str) -> Path:
+    """A model bundle trained on the generated log of `size`, made once."""
+    model = data_dir() / f"model-{size}"
+    if not model.exists():
+        log = ensure_input(size, "csv")
+        _, _, code, tail = run_measured(_dqs() + ["train", str(log), "--model", str(model)])
+        if code != 0:
+            raise RuntimeError(f"training {model} failed: {tail}")
+    return model
+
+
+def ensure_requests(size: str) -> Path:
+    """SIZES[size] batch-predict requests over the model's series and horizons (deterministic)."""
+    path = data_dir() / f"requests-{size}.csv"
+    if not path.exists():
+        import numpy as np
+        import polars as pl
+
+        model = ensure_model(size)
+        series = pl.read_parquet(model / "attributes.parquet").select("dataset_uuid", "rule_code")
+        last = pl.read_parquet(model / "history.parquet")["business_date"].max()
+        rng = np.random.default_rng(SEED)
+        n = SIZES[size]
+        rows = series[rng.integers(0, series.height, n)].with_columns(
+            (pl.lit(last) + pl.duration(days=pl.Series(rng.integers(1, 29, n)))).cast(pl.String).alias("business_date"))
+        rows.write_csv(path)
+    return path
+
+
+def _command(case: Case, out: Path) -> tuple[list[str], Path]:
+    """The dqs command line of a case, and the input file its floor reads."""
+    if case.command == "train":
+        path = ensure_input(case.size, case.format)
+        return _dqs() + ["train", str(path), "--model", str(out / "model")], path
+    if case.command == "batch-predict":
+        requests = ensure_requests(case.size)
+        return _dqs() + ["batch-predict", "--model", str(ensure_model(case.size)), "--input", str(requests),
+                         "--output", str(out / "predictions.csv")], requests
     path = ensure_input(case.size, case.format)
+    cmd = _dqs() + ["summarize", str(path), "--output-dir", str(out), "--quiet"]
+    if case.memory_limit:
+        cmd += ["--memory-limit", case.memory_limit]
+    return cmd, path
+
+
+def run_case(case: Case) -> Measurement:
     n = repeats(case)
-    floors = [measure_floor(path, case.format) for _ in range(n)]
-    floor_wall, floor_peak = min(f[0] for f in floors), max(f[1] for f in floors)
     walls, peaks = [], []
+    stages: dict[str, float] = {}
     out = Path(tempfile.mkdtemp(prefix="dqs-bench-"))
     try:
-        cmd = _dqs() + ["summarize", str(path), "--output-dir", str(out), "--quiet"]
-        if case.memory_limit:
-            cmd += ["--memory-limit", case.memory_limit]
+        cmd, path = _command(case, out)
+        floors = [measure_floor(path, case.format if case.command != "batch-predict" else "requests") for _ in range(n)]
+        floor_wall, floor_peak = min(f[0] for f in floors), max(f[1] for f in floors)
         for _ in range(n):
             wall, peak, code, tail = run_measured(cmd)
             if code != 0:
                 raise RuntimeError(f"{case.name} failed with exit code {code}: {tail}")
             walls.append(wall)
             peaks.append(peak)
-        report = json.loads((out / "run_report.json").read_text())
-        stages = {s["name"]: s["wall_s"] for s in report["performance"]["stages"]}
+        if (out / "run_report.json").exists():
+            report = json.loads((out / "run_report.json").read_text())
+            stages = {s["name"]: s["wall_s"] for s in report["performance"]["stages"]}
     finally:
         shutil.rmtree(out, ignore_errors=True)
     wall, peak = min(walls), max(peaks)
