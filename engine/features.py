@@ -36,20 +36,21 @@ def state_grid(daily: pl.DataFrame, until: date) -> pl.DataFrame:
         return _empty_grid()
     spans = days.group_by(SERIES_KEY).agg(pl.col("business_date").min().alias("first"))
     grid = (
-        spans.with_columns(pl.date_ranges("first", pl.lit(until), interval="1d").alias("business_date"))
+        spans.lazy()
+        .with_columns(pl.date_ranges("first", pl.lit(until), interval="1d").alias("business_date"))
         .explode("business_date")
         .drop("first")
-        .join(days.select([*SERIES_KEY, "business_date", "pass_pct"]), on=[*SERIES_KEY, "business_date"], how="left")
-        .sort([*SERIES_KEY, "business_date"])
+        .join(days.lazy().select([*SERIES_KEY, "business_date", "pass_pct"]), on=[*SERIES_KEY, "business_date"], how="left")
     )
     # means of the last 7 observed days and an exponentially weighted mean, over observations
-    observed = days.sort([*SERIES_KEY, "business_date"]).select(
+    observed = days.sort([*SERIES_KEY, "business_date"]).select(  # eager: rolling over sorted rows
         *SERIES_KEY,
         "business_date",
         pl.col("pass_pct").rolling_mean(7, min_samples=1).over(SERIES_KEY).alias("mean_last7_obs"),
         pl.col("pass_pct").ewm_mean(alpha=EWM_ALPHA, adjust=True).over(SERIES_KEY).alias("ewm_mean"),
     )
-    grid = grid.join(observed, on=[*SERIES_KEY, "business_date"], how="left")
+    # rolling windows and fills below read rows in date order: sort after the last join
+    grid = grid.join(observed.lazy(), on=[*SERIES_KEY, "business_date"], how="left").sort([*SERIES_KEY, "business_date"])
 
     v = pl.col("pass_pct")
     seen = v.is_not_null().cast(pl.Int64)
@@ -86,7 +87,7 @@ def state_grid(daily: pl.DataFrame, until: date) -> pl.DataFrame:
         exprs.append(pl.when(count > 0).then((pl.col("_value") * on_day).cum_sum().over(by) / count).alias(f"_weekday_mean_{j}"))
     for lag in range(7):  # the value `lag` days before (same weekday last week comes from these)
         exprs.append(v.shift(lag).over(by).alias(f"_lag_{lag}"))
-    return grid.with_columns(exprs).drop("_value", "_square", "_failing", "_seen_date", "_seen")
+    return grid.with_columns(exprs).drop("_value", "_square", "_failing", "_seen_date", "_seen").collect()
 
 
 def _empty_grid() -> pl.DataFrame:
@@ -126,11 +127,14 @@ def training_examples(daily: pl.DataFrame, grid: pl.DataFrame, origins: pl.Serie
     )
     horizons = pl.DataFrame({"_h": list(range(1, horizon + 1))}, schema={"_h": pl.Int32})
     pairs = (
-        targets.join(horizons, how="cross")
-        .with_columns((pl.col("target_date") - pl.duration(days=pl.col("_h"))).alias("origin"))
+        states.lazy()
+        .join(horizons.lazy(), how="cross")
+        .with_columns((pl.col("origin") + pl.duration(days=pl.col("_h"))).alias("target_date"))
         .drop("_h")
+        .join(targets.lazy(), on=[*SERIES_KEY, "target_date"], how="inner")
+        .collect()
     )
-    return with_target(pairs.join(states, on=[*SERIES_KEY, "origin"], how="inner"))
+    return with_target(pairs)
 
 
 def attach_attributes(rows: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:

@@ -176,3 +176,13 @@ def test_train_and_validate_through_the_cli(trained, tmp_path: Path) -> None:
     for target in ("observed", "truth"):
         assert set(data[target]["overall"]) == {"model", "last_value", "mean_last7_obs", "same_weekday_last_week", "long_mean"}
     assert 0.0 <= data["band"]["coverage"] <= 1.0
+
+
+def test_training_is_deterministic(trained) -> None:
+    history: History = trained["history"]
+    options = TrainOptions(horizon=14, max_examples=200_000)
+    again = train(history, options)
+    first = trained["model"].booster.model_to_string(num_iteration=trained["model"].best_iteration)
+    second = again.booster.model_to_string(num_iteration=again.best_iteration)
+    assert first == second
+    assert trained["model"].bands == again.bands
