@@ -118,7 +118,7 @@ def train(history: History, options: TrainOptions = TrainOptions()) -> Trained:
     grid = state_grid(daily, last)
     examples = attach_attributes(
         training_examples(daily, grid, pl.Series(origins, dtype=pl.Date), options.horizon), attributes
-    )
+    ).sort(["dataset_uuid", "rule_code", "origin", "target_date"])  # joins do not keep row order; training must
     # slices by origin date; a slice's targets stay before the next slice starts
     train_rows = examples.filter((pl.col("origin") < valid_start) & (pl.col("target_date") < valid_start))
     valid_rows = examples.filter((pl.col("origin") >= valid_start) & (pl.col("origin") < calib_start)
