@@ -82,7 +82,7 @@ CASES: tuple[Case, ...] = (
     Case("summarize-parquet-10m", "10m", "parquet", None, 1400),
     Case("summarize-parquet-100m-1gb", "100m", "parquet", "1GB", 2048),
     Case("train-csv-1m", "1m", "csv", None, 4096, "train"),
-    Case("batch-predict-1m", "1m", "csv", None, 3072, "batch-predict"),
+    Case("batch-predict-1m", "1m", "csv", None, 2048, "batch-predict"),
 )
 
 

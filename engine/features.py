@@ -115,14 +115,33 @@ def with_target(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def training_examples(daily: pl.DataFrame, grid: pl.DataFrame, origins: pl.Series, horizon: int) -> pl.DataFrame:
-    """Every (series, origin, target day) with an observed target 1..horizon days after an origin
-    in `origins`, with the origin's state; target days may not pass the grid's last day."""
-    states = grid.filter(pl.col("business_date").is_in(origins.implode()) & (pl.col("n_obs") > 0)).rename(
-        {"business_date": "origin"}
-    )
-    last = grid["business_date"].max()
-    targets = daily.filter(pl.col("business_date") <= last).select(
+def states_at(daily: pl.DataFrame, until: date, wanted: pl.DataFrame, series_per_chunk: int = 500) -> pl.DataFrame:
+    """The grid rows of `wanted` (SERIES_KEY + business_date), built a few hundred series at a
+    time: every statistic is per series, so chunks give the same rows, and only the wanted days
+    are kept (memory follows the chunk, not series x days)."""
+    keys = wanted.select(SERIES_KEY).unique().sort(SERIES_KEY)
+    parts = []
+    for start in range(0, keys.height, series_per_chunk):
+        chunk = keys.slice(start, series_per_chunk)
+        grid = state_grid(daily.join(chunk, on=SERIES_KEY, how="semi"), until)
+        parts.append(grid.join(wanted, on=[*SERIES_KEY, "business_date"], how="semi"))
+    if not parts:
+        return state_grid(daily.clear(), until)
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def origin_states(daily: pl.DataFrame, until: date, origins: list[date]) -> pl.DataFrame:
+    """States of every series of `daily` on each of `origins`."""
+    keys = daily.select(SERIES_KEY).unique()
+    wanted = keys.join(pl.DataFrame({"business_date": origins}, schema={"business_date": pl.Date}), how="cross")
+    return states_at(daily, until, wanted)
+
+
+def training_examples(daily: pl.DataFrame, states: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """Every (series, origin, target day) with an observed target 1..horizon days after an
+    origin, with the origin's state; `states` are grid rows on the origin days."""
+    states = states.filter(pl.col("n_obs") > 0).rename({"business_date": "origin"})
+    targets = daily.select(
         *SERIES_KEY, pl.col("business_date").alias("target_date"), pl.col("pass_pct").alias("target")
     )
     horizons = pl.DataFrame({"_h": list(range(1, horizon + 1))}, schema={"_h": pl.Int32})

@@ -15,7 +15,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from .features import CATEGORICAL, FEATURES, attach_attributes, state_grid, training_examples
+from .features import CATEGORICAL, FEATURES, attach_attributes, origin_states, training_examples
 from .series import History
 
 HORIZON_BUCKETS = ((1, 7), (8, 14), (15, 28), (29, 90), (91, 366))
@@ -115,9 +115,8 @@ def train(history: History, options: TrainOptions = TrainOptions()) -> Trained:
     n = len(origins)
     calib_start = origins[int(n * 0.85)]
     valid_start = origins[int(n * 0.7)]
-    grid = state_grid(daily, last)
     examples = attach_attributes(
-        training_examples(daily, grid, pl.Series(origins, dtype=pl.Date), options.horizon), attributes
+        training_examples(daily, origin_states(daily, last, origins), options.horizon), attributes
     ).sort(["dataset_uuid", "rule_code", "origin", "target_date"])  # joins do not keep row order; training must
     # slices by origin date; a slice's targets stay before the next slice starts
     train_rows = examples.filter((pl.col("origin") < valid_start) & (pl.col("target_date") < valid_start))

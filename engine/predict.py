@@ -9,7 +9,7 @@ import polars as pl
 
 from .bundle import Bundle
 from .errors import InputError
-from .features import BASELINES, attach_attributes, state_grid, training_examples, with_target
+from .features import BASELINES, attach_attributes, origin_states, states_at, training_examples, with_target
 from .forecast import HORIZON_BUCKETS, predict_rows
 from .series import SERIES_KEY, History
 
@@ -93,9 +93,8 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
 def request_features(history: History, requests: pl.DataFrame) -> pl.DataFrame:
     """Features for requests (SERIES_KEY, origin, target_date, ...) from the history's states —
     the same functions that build the training examples."""
-    wanted = requests.select(SERIES_KEY).unique()
-    grid = state_grid(history.daily.join(wanted, on=SERIES_KEY, how="semi"), history.last_date)
-    states = grid.rename({"business_date": "origin"})
+    wanted = requests.select(*SERIES_KEY, pl.col("origin").alias("business_date")).unique()
+    states = states_at(history.daily, history.last_date, wanted).rename({"business_date": "origin"})
     features = with_target(requests.join(states, on=[*SERIES_KEY, "origin"], how="left"))
     return attach_attributes(features, history.attributes)
 
@@ -130,9 +129,8 @@ def _errors(actual: np.ndarray, predicted: np.ndarray) -> dict:
 def backtest(bundle: Bundle, history: History, origins: list[date], truth: pl.DataFrame | None = None) -> dict:
     """Model and baselines on the same examples; MAE/RMSE overall and per horizon bucket,
     band coverage and width; against the observed values and, if given, the true values."""
-    grid = state_grid(history.daily, history.last_date)
-    examples = attach_attributes(
-        training_examples(history.daily, grid, pl.Series(origins, dtype=pl.Date), bundle.horizon), history.attributes)
+    states = origin_states(history.daily, history.last_date, origins)
+    examples = attach_attributes(training_examples(history.daily, states, bundle.horizon), history.attributes)
     scored = predict_rows(examples, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
     targets = {"observed": scored["target"].to_numpy()}
     if truth is not None:

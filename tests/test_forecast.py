@@ -15,7 +15,7 @@ import pytest
 from conftest import run_dqs
 from dqs.engine import InputError
 from dqs.engine.bundle import load_bundle, save_bundle
-from dqs.engine.features import FEATURES, state_grid, training_examples
+from dqs.engine.features import FEATURES, origin_states, state_grid, states_at, training_examples
 from dqs.engine.forecast import TrainOptions, predict_rows, train
 from dqs.engine.generate import GenerateOptions, generate_log
 from dqs.engine.predict import predict_requests, request_features
@@ -53,12 +53,23 @@ def test_features_do_not_look_past_the_origin(trained) -> None:
     assert before.equals(after)
 
 
+def test_states_built_in_chunks_of_series_equal_the_whole_grid(trained) -> None:
+    history: History = trained["history"]
+    grid = state_grid(history.daily, history.last_date)
+    wanted = grid.select("dataset_uuid", "rule_code", "business_date").gather_every(37)
+    chunked = states_at(history.daily, history.last_date, wanted, series_per_chunk=7)
+    whole = grid.join(wanted, on=["dataset_uuid", "rule_code", "business_date"], how="semi")
+    key = ["dataset_uuid", "rule_code", "business_date"]
+    assert chunked.height == wanted.height
+    assert chunked.sort(key).equals(whole.sort(key))
+
+
 def test_training_and_prediction_build_the_same_features(trained) -> None:
     history: History = trained["history"]
     last = history.last_date
     origin = last - timedelta(days=20)
-    grid = state_grid(history.daily, last)
-    examples = training_examples(history.daily, grid, pl.Series([origin]), 14).sort("dataset_uuid", "rule_code", "target_date")
+    examples = training_examples(history.daily, origin_states(history.daily, last, [origin]), 14).sort(
+        "dataset_uuid", "rule_code", "target_date")
     assert examples.height > 100
     # the prediction path, given only the history up to the origin
     cut = History(history.daily.filter(pl.col("business_date") <= origin), history.attributes)
