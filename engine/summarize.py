@@ -177,7 +177,7 @@ def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tu
         )
     per_file = [
         {"path": str(path), "rows_read": read, "rows_accepted": read - rej, "rows_rejected": rej}
-        for path, read, rej in zip(files.paths, rows_read, rejected)
+        for path, read, rej in zip(files.paths, rows_read, rejected, strict=True)
     ]
     return per_file, totals["rows_accepted"], totals["rows_rejected"]
 
@@ -203,7 +203,6 @@ def _run(
         ),
     )
     db.register("rules", rules)
-    as_of = {"as_of": options.as_of}
 
     with monitor.stage("ingest") as stage:
         say(f"reading {len(files.paths)} {files.format} file(s)")
