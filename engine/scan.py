@@ -57,6 +57,8 @@ class CsvStream:
             row_index_offset=1,
             encoding="utf8",
         )
+        # Read every required column, even unused ones (attribute_name): with fewer columns
+        # projected, Polars stops noticing rows with more fields than the header.
         present = frame.collect_schema().names()
         return frame.select(
             [
