@@ -16,7 +16,7 @@ import pyarrow as pa
 from .database import Database, default_memory_limit
 from .errors import EngineError
 from .monitor import Monitor
-from .outputs import OutputSet, prepare_output_dir, remove_stale, spill_directory
+from .outputs import OutputSet, exclusive, prepare_output_dir, remove_stale, spill_directory
 from .queries import query
 from .rules import load_rules
 from .scan import CsvStream, csv_read_error, guess_reference_date, parquet_rows_per_file, register_parquet
@@ -82,33 +82,40 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             files = resolve_input(options.input)
             rules = load_rules(options.rules)
             output_dir = prepare_output_dir(Path(options.output_dir))
+        with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
             remove_stale(output_dir)
-        memory_limit = options.memory_limit or default_memory_limit()
-        spill = spill_directory(output_dir)
-        outputs: OutputSet | None = None
-        db: Database | None = None
-        try:
-            outputs = OutputSet(output_dir)
-            db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
-            report = _run(db, files, rules, options, outputs, monitor, say, memory_limit)
-            say("writing outputs")
-            report.performance = {
-                "started_at": started.isoformat(timespec="seconds"),
-                **monitor.as_dict(),
-            }
-            wall = monitor.wall_s
-            report.performance["rows_per_s"] = round(report.rows_read / wall, 1) if wall > 0 else None
-            report_path = outputs.path(RUN_REPORT)
-            report.outputs = sorted(outputs.names)
-            report_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-            outputs.commit()
-            return report
-        finally:
-            if db is not None:
-                db.close()
-            if outputs is not None:
-                outputs.discard()
-            shutil.rmtree(spill, ignore_errors=True)
+            return _summarize_locked(options, files, rules, output_dir, monitor, say, started)
+
+
+def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Table, output_dir: Path,
+                      monitor: Monitor, say: Progress, started: datetime) -> RunReport:
+    """The run itself, while the output directory is locked."""
+    memory_limit = options.memory_limit or default_memory_limit()
+    spill = spill_directory(output_dir)
+    outputs: OutputSet | None = None
+    db: Database | None = None
+    try:
+        outputs = OutputSet(output_dir)
+        db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
+        report = _run(db, files, rules, options, outputs, monitor, say, memory_limit)
+        say("writing outputs")
+        report.performance = {
+            "started_at": started.isoformat(timespec="seconds"),
+            **monitor.as_dict(),
+        }
+        wall = monitor.wall_s
+        report.performance["rows_per_s"] = round(report.rows_read / wall, 1) if wall > 0 else None
+        report_path = outputs.path(RUN_REPORT)
+        report.outputs = sorted(outputs.names)
+        report_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        outputs.commit()
+        return report
+    finally:
+        if db is not None:
+            db.close()
+        if outputs is not None:
+            outputs.discard()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: date | None,

@@ -123,3 +123,25 @@ def test_wrong_guess_of_the_reference_date_costs_a_second_pass_not_a_wrong_figur
         assert (tmp_path / "guessed" / name).read_bytes() == (tmp_path / "known" / name).read_bytes()
     row = dict(zip(*read_csv(tmp_path / "guessed" / "full_summary.csv")))
     assert row["fail_count_1m"] == "1" and row["pass_count_1m"] == "0"
+
+
+def test_a_second_run_into_the_same_directory_waits_for_the_first(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    log = write_log(tmp_path / "log.csv", [_row("2024-01-02", "pass", "3")])
+    out = tmp_path / "out"
+    out.mkdir()
+    # another process holds the directory lock for a while, as a running dqs would
+    released = tmp_path / "released"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, pathlib, time\n"
+        f"fd = os.open({str(out)!r}, os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True); time.sleep(1)\n"
+        f"pathlib.Path({str(released)!r}).touch(); os.close(fd)\n")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    report = summarize(SummarizeOptions(input=str(log), output_dir=out))
+    assert released.exists()  # it finished only after the other process let go of the directory
+    holder.wait(timeout=30)
+    assert report.rows_read == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted(report.outputs)
