@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from dqs.engine import DqsError, ExitCode, InputError
+from dqs.engine.errors import first_line
 
 from . import render
 
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("DQS_DEBUG"):
             raise
         render.error(
-            f"unexpected {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}",
+            f"unexpected {type(exc).__name__}: {first_line(exc)}",
             hint="this is a bug or an environment problem; rerun with DQS_DEBUG=1 for details",
         )
         code = ExitCode.FAILURE

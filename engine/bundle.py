@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from importlib import metadata as package_metadata
 from pathlib import Path
 
@@ -158,6 +158,3 @@ def merge_history(bundle_history: History, newer: History) -> History:
     ], how="diagonal_relaxed")
     return History(daily, attributes)
 
-
-def last_day(history: History) -> date | None:
-    return history.last_date

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .errors import EngineError
+from .errors import EngineError, InputError, first_line
 from .queries import Query
 
 DEFAULT_MEMORY_LIMIT = "1GB"
@@ -40,8 +40,6 @@ class Database:
             # progress is the CLI's business (stderr, terminals only), never DuckDB's own bar
             self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
-            from .errors import InputError
-
             raise InputError(
                 f"cannot configure DuckDB: {exc}",
                 hint="check --memory-limit (e.g. 512MB, 2GB) and --threads",
@@ -104,13 +102,12 @@ class Database:
 
     @staticmethod
     def _error(query: Query, exc: duckdb.Error) -> EngineError:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        first_line = first_line.split(" Detail: Python exception")[0]
+        message = first_line(exc).split(" Detail: Python exception")[0]
         hint = None
         if isinstance(exc, duckdb.OutOfMemoryException):
             hint = "raise --memory-limit (or DQS_MEMORY_LIMIT), or free disk space for spilling"
         return EngineError(
-            f"{query.name} ({query.file}) failed: {first_line}",
+            f"{query.name} ({query.file}) failed: {message}",
             query_name=query.name,
             sql=query.sql,
             hint=hint,

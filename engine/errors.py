@@ -15,6 +15,12 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class DqsError(Exception):
     """Base error: a one-line message plus a hint that tells the user what to do."""
 

@@ -8,7 +8,7 @@ example's target day never passes the start of the next slice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import lightgbm as lgb
@@ -60,15 +60,10 @@ class Trained:
     window: dict[str, str]
     metrics: dict
     options: TrainOptions
-    best_iteration: int = 0
-    extra: dict = field(default_factory=dict)
 
-
-def horizon_bucket(h: int) -> tuple[int, int]:
-    for lo, hi in HORIZON_BUCKETS:
-        if lo <= h <= hi:
-            return lo, hi
-    return HORIZON_BUCKETS[-1]
+    @property
+    def best_iteration(self) -> int:
+        return int(self.booster.best_iteration)
 
 
 def encode(rows: pl.DataFrame, levels: dict[str, list[str]]) -> np.ndarray:
@@ -146,7 +141,7 @@ def train(history: History, options: TrainOptions = TrainOptions()) -> Trained:
         "train_examples": train_rows.height, "validation_examples": valid_rows.height,
         "calibration_examples": calib_rows.height, "best_iteration": booster.best_iteration,
     }
-    return Trained(booster, levels, bands, window, metrics, options, booster.best_iteration)
+    return Trained(booster, levels, bands, window, metrics, options)
 
 
 def calibrate_bands(horizons: np.ndarray, residual: np.ndarray, coverage: float) -> list[dict]:

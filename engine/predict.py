@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from .bundle import Bundle
-from .errors import InputError
+from .errors import InputError, first_line
 from .features import BASELINES, attach_attributes, origin_states, states_at, training_examples, with_target
 from .forecast import HORIZON_BUCKETS, predict_rows
 from .series import SERIES_KEY, History
@@ -25,8 +25,7 @@ def read_requests(path: str) -> pl.DataFrame:
     except FileNotFoundError as exc:
         raise InputError(f"input {path} does not exist", hint="check the path") from exc
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{path}: cannot read CSV: {first}", hint="a UTF-8 CSV with a header row") from exc
+        raise InputError(f"{path}: cannot read CSV: {first_line(exc)}", hint="a UTF-8 CSV with a header row") from exc
     missing = [c for c in REQUEST_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing required columns: {', '.join(missing)}",

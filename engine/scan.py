@@ -19,7 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from .database import Database
-from .errors import InputError
+from .errors import InputError, first_line
 from .queries import query
 from .sources import InputFiles
 
@@ -136,7 +136,7 @@ def csv_read_error(stream: CsvStream) -> InputError | None:
     if stream.failed is None:
         return None
     path, exc = stream.failed
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     hint = "check the file is UTF-8 CSV with a comma delimiter and one header row"
     if "more fields" in text:
         hint = "a row has more fields than the header; quote values that contain commas"

@@ -1,4 +1,4 @@
-"""The summarize pipeline: input files -> validated rows -> daily counts -> summary -> outputs."""
+"""The summarize pipeline: input files -> one validating, aggregating pass -> summary -> outputs."""
 
 from __future__ import annotations
 
@@ -191,7 +191,7 @@ def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tu
 
 def _run(
     db: Database,
-    files,
+    files: InputFiles,
     rules: pa.Table,
     options: SummarizeOptions,
     outputs: OutputSet,
