@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +20,9 @@ import polars as pl
 import pyarrow as pa
 
 from .database import Database
-from .errors import InputError, first_line
+from .errors import EngineError, InputError, first_line
 from .queries import query
-from .sources import InputFiles
+from .sources import REQUIRED_COLUMNS, InputFiles
 
 QUEUE_BATCHES = 4
 BATCH_ROWS = 100_000
@@ -152,14 +153,27 @@ def parquet_rows_per_file(files: InputFiles) -> list[int]:
     return [pq.read_metadata(p).num_rows for p in files.paths]
 
 
-def register_raw_rows(db: Database, files: InputFiles, columns: tuple[str, ...]) -> CsvStream | None:
-    """Make `raw_rows` readable in `db`; returns the CSV stream to check for read errors."""
+@contextmanager
+def raw_rows(db: Database, files: InputFiles,
+             on_rows: Callable[[int], None] | None = None) -> Iterator[CsvStream | None]:
+    """`raw_rows` (and the row-checking macros bound to it) for the duration of the block: a
+    view over Parquet, or a CSV stream, which is yielded so its row counts can be read. A query
+    that fails because a CSV file could not be read is re-raised naming that file."""
+    stream = None
     if files.format == "parquet":
         register_parquet(db, files)
-        return None
-    stream = CsvStream(files.paths, columns)
-    db.register("raw_rows", stream.reader())
-    return stream
+    else:
+        # a stream of Arrow batches: Polars parses on its threads while DuckDB aggregates
+        stream = CsvStream(files.paths, REQUIRED_COLUMNS, on_rows=on_rows)
+        db.register("raw_rows", stream.reader())
+    try:
+        db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`
+        yield stream
+    except EngineError as exc:
+        read_error = csv_read_error(stream) if stream is not None else None
+        raise (read_error or exc) from exc
+    finally:
+        db.unregister("raw_rows")
 
 
 def register_parquet(db: Database, files: InputFiles) -> None:
@@ -202,7 +216,7 @@ def guess_reference_date(db: Database, files: InputFiles):
     figure: the pass computes the true date and the engine checks it.
     """
     if files.format == "parquet":
-        register_raw_rows(db, files, files.columns)
+        register_parquet(db, files)
         try:
             return db.scalar(query("ingest.sql", "guess_reference_date_parquet"))
         finally:

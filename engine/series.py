@@ -14,11 +14,10 @@ from pathlib import Path
 import polars as pl
 
 from .database import Database
-from .errors import EngineError
 from .queries import query
 from .rules import load_rules
-from .scan import CsvStream, csv_read_error, register_parquet
-from .sources import REQUIRED_COLUMNS, resolve_input
+from .scan import raw_rows
+from .sources import resolve_input
 
 SERIES_KEY = ["dataset_uuid", "rule_code"]
 
@@ -47,20 +46,8 @@ def read_history(
     try:
         db.execute(query("ingest.sql", "create_macros"))
         db.register("rules", rules_table)
-        stream = None
-        if files.format == "parquet":
-            register_parquet(db, files)
-        else:
-            stream = CsvStream(files.paths, REQUIRED_COLUMNS)
-            db.register("raw_rows", stream.reader())
-        try:
-            db.execute(query("ingest.sql", "create_stage_macro"))
+        with raw_rows(db, files):
             db.execute(query("series.sql", "daily_texts"))
-        except EngineError as exc:
-            read_error = csv_read_error(stream) if stream is not None else None
-            raise (read_error or exc) from exc
-        finally:
-            db.unregister("raw_rows")
         daily = pl.from_arrow(db.arrow(query("series.sql", "daily_series")))
         attributes = pl.from_arrow(db.arrow(query("series.sql", "series_attributes")))
     finally:

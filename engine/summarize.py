@@ -19,8 +19,8 @@ from .monitor import Monitor
 from .outputs import OutputSet, exclusive, prepare_output_dir, remove_stale, spill_directory
 from .queries import query
 from .rules import load_rules
-from .scan import CsvStream, csv_read_error, guess_reference_date, parquet_rows_per_file, register_parquet
-from .sources import REQUIRED_COLUMNS, InputFiles, resolve_input
+from .scan import guess_reference_date, parquet_rows_per_file, raw_rows
+from .sources import InputFiles, resolve_input
 
 SUMMARY_CSV = "full_summary.csv"
 SENTENCES = "nl_all_rows.txt"
@@ -121,22 +121,8 @@ def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Ta
 def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: date | None,
                 say: Progress) -> list[int]:
     """One pass over the input into `staged`; returns the rows read per file."""
-    params = {"as_of": as_of, "window_anchor": anchor}
-    stream = None
-    if files.format == "parquet":
-        register_parquet(db, files)
-    else:
-        # a stream of Arrow batches: Polars parses on its threads while DuckDB aggregates
-        stream = CsvStream(files.paths, REQUIRED_COLUMNS, on_rows=_throttled(say, "reading CSV: {:,} rows"))
-        db.register("raw_rows", stream.reader())
-    try:
-        db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`
-        db.execute(query("ingest.sql", "stage_input"), params)
-    except EngineError as exc:
-        read_error = csv_read_error(stream) if stream is not None else None
-        raise (read_error or exc) from exc
-    finally:
-        db.unregister("raw_rows")
+    with raw_rows(db, files, on_rows=_throttled(say, "reading CSV: {:,} rows")) as stream:
+        db.execute(query("ingest.sql", "stage_input"), {"as_of": as_of, "window_anchor": anchor})
     return stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
 
 
