@@ -145,21 +145,10 @@ def train(
         trained = fit(history, TrainOptions(horizon=horizon, coverage=coverage, threads=threads))
     except ValueError as exc:
         raise InputError(f"cannot train on {input}: {exc}", hint="give a longer results log") from exc
-    from dqs.engine.bundle import load_bundle
-    from dqs.engine.predict import backtest
-
-    save_bundle(model, trained, history, report={})
-    bundle = load_bundle(model)
-    calib = trained.window["calibration_origins"].split("..")
-    from datetime import date as _date, timedelta
-
-    start, end = _date.fromisoformat(calib[0]), _date.fromisoformat(calib[1])
-    origins = [start + timedelta(days=7 * k) for k in range(((end - start).days // 7) + 1)]
-    result = backtest(bundle, history, origins)
-    result["note"] = "held-out calibration origins; the band is calibrated on them, so its coverage here is in-sample"
-    render.evaluation(result)
+    save_bundle(model, trained, history)
+    render.evaluation(trained.report)
     if report is not None:
-        report.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        report.write_text(json.dumps(trained.report, indent=2) + "\n", encoding="utf-8")
     sys.stderr.write(f"dqs train: model written to {model} ({trained.metrics['train_examples']:,} training examples, "
                      f"{trained.best_iteration} trees)\n")
 
@@ -257,10 +246,7 @@ def validate_model(
     history = _read_history(test_data, None, None, None)
     if history.last_date is None:
         raise InputError(f"{test_data} holds no pass or fail results", hint="pass a results log")
-    from datetime import date as _date
-
-    model_last = _date.fromisoformat(bundle.metadata["training_window"]["last_day"])
-    origins = backtest_origins(model_last, history.last_date, bundle.horizon)
+    origins = backtest_origins(bundle.last_training_day, history.last_date, bundle.horizon)
     truth_frame = pl.read_parquet(truth) if truth is not None else None
     result = backtest(bundle, history, origins, truth_frame)
     render.evaluation(result)

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib import metadata as package_metadata
 from pathlib import Path
 
@@ -51,6 +51,10 @@ class Bundle:
     def best_iteration(self) -> int:
         return int(self.metadata["best_iteration"])
 
+    @property
+    def last_training_day(self) -> date:
+        return date.fromisoformat(self.metadata["training_window"]["last_day"])
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -70,7 +74,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save_bundle(path: Path, trained: Trained, history: History, report: dict) -> Path:
+def save_bundle(path: Path, trained: Trained, history: History) -> Path:
     """Write the bundle to a temporary directory beside `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +97,7 @@ def save_bundle(path: Path, trained: Trained, history: History, report: dict) ->
             "training_window": trained.window,
             "training_options": asdict(trained.options),
             "metrics": trained.metrics,
-            "report": report,
+            "report": trained.report,
             "library_versions": _versions(),
             "files": {name: _sha256(staging / name) for name in (MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE)},
         }

@@ -16,9 +16,9 @@ import numpy as np
 import polars as pl
 
 from .features import CATEGORICAL, FEATURES, attach_attributes, origin_states, training_examples
+from .evaluation import HORIZON_BUCKETS, score
 from .series import History
 
-HORIZON_BUCKETS = ((1, 7), (8, 14), (15, 28), (29, 90), (91, 366))
 DEFAULT_HORIZON = 28
 DEFAULT_COVERAGE = 0.8
 SEED = 17
@@ -60,6 +60,7 @@ class Trained:
     window: dict[str, str]
     metrics: dict
     options: TrainOptions
+    report: dict  # the model beside the baselines on the calibration slice
 
     @property
     def best_iteration(self) -> int:
@@ -131,6 +132,12 @@ def train(history: History, options: TrainOptions = TrainOptions()) -> Trained:
     predicted = np.clip(booster.predict(encode(calib_rows, levels), num_iteration=booster.best_iteration), 0, 100)
     residual = calib_rows["target"].to_numpy() - predicted
     bands = calibrate_bands(calib_rows["horizon"].to_numpy(), residual, options.coverage)
+    lower, upper = apply_bands(predicted, calib_rows["horizon"].to_numpy(), bands)
+    report = score(calib_rows.with_columns(pl.Series("predicted", predicted), pl.Series("lower", lower),
+                                           pl.Series("upper", upper)), options.coverage)
+    report["origin_count"] = sum(1 for o in origins if o >= calib_start)
+    report["note"] = ("held-out calibration origins; the band is calibrated on them, "
+                      "so its coverage here is in-sample")
     window = {
         "first_day": first.isoformat(), "last_day": last.isoformat(),
         "train_origins": f"{origins[0]}..{valid_start - timedelta(days=1)}",
@@ -141,7 +148,7 @@ def train(history: History, options: TrainOptions = TrainOptions()) -> Trained:
         "train_examples": train_rows.height, "validation_examples": valid_rows.height,
         "calibration_examples": calib_rows.height, "best_iteration": booster.best_iteration,
     }
-    return Trained(booster, levels, bands, window, metrics, options)
+    return Trained(booster, levels, bands, window, metrics, options, report)
 
 
 def calibrate_bands(horizons: np.ndarray, residual: np.ndarray, coverage: float) -> list[dict]:

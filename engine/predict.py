@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import numpy as np
 import polars as pl
 
 from .bundle import Bundle
 from .errors import InputError, first_line
-from .features import BASELINES, attach_attributes, origin_states, states_at, training_examples, with_target
-from .forecast import HORIZON_BUCKETS, predict_rows
+from .features import attach_attributes, origin_states, states_at, training_examples, with_target
+from .evaluation import score
+from .forecast import predict_rows
 from .series import SERIES_KEY, History
 
 REQUEST_COLUMNS = ("dataset_uuid", "rule_code", "business_date")
@@ -118,44 +118,10 @@ def backtest_origins(model_last_day: date, test_last_day: date, horizon: int, st
     return sorted(test_last_day - timedelta(days=horizon + step * k) for k in range(count))
 
 
-def _errors(actual: np.ndarray, predicted: np.ndarray) -> dict:
-    mask = ~np.isnan(predicted) & ~np.isnan(actual)
-    diff = predicted[mask] - actual[mask]
-    return {"mae": float(np.mean(np.abs(diff))) if diff.size else None,
-            "rmse": float(np.sqrt(np.mean(diff * diff))) if diff.size else None, "n": int(diff.size)}
-
-
 def backtest(bundle: Bundle, history: History, origins: list[date], truth: pl.DataFrame | None = None) -> dict:
-    """Model and baselines on the same examples; MAE/RMSE overall and per horizon bucket,
-    band coverage and width; against the observed values and, if given, the true values."""
+    """Rolling-origin backtest: predictions from each origin's state, scored beside the baselines."""
     states = origin_states(history.daily, history.last_date, origins)
     examples = attach_attributes(training_examples(history.daily, states, bundle.horizon), history.attributes)
     scored = predict_rows(examples, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
-    targets = {"observed": scored["target"].to_numpy()}
-    if truth is not None:
-        scored = scored.join(truth.select(*SERIES_KEY, pl.col("business_date").alias("target_date"),
-                                          pl.col("true_pass_percentage")), on=[*SERIES_KEY, "target_date"], how="left")
-        targets["truth"] = scored["true_pass_percentage"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    methods = {"model": scored["predicted"].to_numpy(),
-               **{name: scored[name].cast(pl.Float64).fill_null(np.nan).to_numpy() for name in BASELINES}}
-    horizons = scored["horizon"].to_numpy()
-    report: dict = {"origins": [o.isoformat() for o in origins[:1] + origins[-1:]], "origin_count": len(origins),
-                    "examples": scored.height}
-    for target_name, actual in targets.items():
-        section = {"overall": {m: _errors(actual, p) for m, p in methods.items()}, "by_horizon": {}}
-        for lo, hi in HORIZON_BUCKETS:
-            mask = (horizons >= lo) & (horizons <= hi)
-            if mask.any():
-                section["by_horizon"][f"{lo}-{hi}"] = {m: _errors(actual[mask], p[mask]) for m, p in methods.items()}
-        base = [section["overall"][b]["mae"] for b in BASELINES if section["overall"][b]["mae"] is not None]
-        best = min(base) if base else None
-        model_mae = section["overall"]["model"]["mae"]
-        section["best_baseline_mae"] = best
-        section["model_to_best_baseline"] = (model_mae / best) if best and model_mae is not None else None
-        report[target_name] = section
-    observed = targets["observed"]
-    lower, upper = scored["lower"].to_numpy(), scored["upper"].to_numpy()
-    report["band"] = {"coverage": float(np.mean((observed >= lower) & (observed <= upper))) if observed.size else None,
-                      "mean_width": float(np.mean(upper - lower)) if observed.size else None,
-                      "nominal": bundle.metadata["coverage"]}
-    return report
+    report = {"origins": [o.isoformat() for o in origins[:1] + origins[-1:]], "origin_count": len(origins)}
+    return {**report, **score(scored, bundle.metadata["coverage"], truth)}

@@ -29,7 +29,7 @@ def trained(tmp_path_factory):
     generate_log(GenerateOptions(rows=60_000, output=log, seed=4, truth=folder / "truth.parquet"))
     history = read_history(str(log))
     model = train(history, TrainOptions(horizon=14, max_examples=200_000))
-    bundle_path = save_bundle(folder / "model", model, history, report={})
+    bundle_path = save_bundle(folder / "model", model, history)
     return {"folder": folder, "log": log, "history": history, "model": model, "bundle": bundle_path}
 
 
