@@ -286,8 +286,10 @@ FROM staged
 -- name: status_counts
 -- Pass, fail and unknown-status rows in scope, and accepted rows dated after the as-of date.
 SELECT
-    CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'pass'), 0) AS BIGINT) AS pass_rows,
-    CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'fail'), 0) AS BIGINT) AS fail_rows,
-    CAST(coalesce((SELECT sum(row_count) FROM group_statuses WHERE status = 'unknown'), 0) AS BIGINT) AS unknown_rows,
-    CAST(coalesce((SELECT sum(row_count) FROM staged
-                   WHERE accepted AND NOT in_scope), 0) AS BIGINT) AS after_as_of_rows
+    CAST(coalesce(sum(s.row_count) FILTER (WHERE s.in_scope AND st.status = 'pass'), 0) AS BIGINT) AS pass_rows,
+    CAST(coalesce(sum(s.row_count) FILTER (WHERE s.in_scope AND st.status = 'fail'), 0) AS BIGINT) AS fail_rows,
+    CAST(coalesce(sum(s.row_count) FILTER (WHERE s.in_scope AND st.status = 'unknown'), 0) AS BIGINT) AS unknown_rows,
+    CAST(coalesce(sum(s.row_count) FILTER (WHERE NOT s.in_scope), 0) AS BIGINT) AS after_as_of_rows
+FROM staged AS s
+LEFT JOIN statuses AS st ON st.results = s.results
+WHERE s.accepted
