@@ -46,9 +46,12 @@ def summarize(
     threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads (default: all cores).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no end-of-run summary.")] = False,
     profile: Annotated[bool, typer.Option("--profile", help="Also show wall time, CPU time, peak RSS and rows/s per stage.")] = False,
+    sql_dir: Annotated[Optional[list[Path]], typer.Option("--sql-dir", help="Folder of analyst .sql files to run after the summary (repeatable; default: $DQS_SQL_DIR). Each NAME.sql writes NAME.csv and NAME.parquet.")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="key=value for the SQL files' $key parameters (repeatable).")] = None,
 ) -> None:
     """Summarize a results log into full_summary.csv, nl_all_rows.txt, summary.parquet,
-    rejects.csv and run_report.json in OUTPUT_DIR."""
+    rejects.csv and run_report.json in OUTPUT_DIR (plus one table per analyst SQL file)."""
+    from dqs.engine.analyst import parse_params, sql_dirs
     from dqs.engine.summarize import SummarizeOptions
     from dqs.engine.summarize import summarize as run_summary
 
@@ -59,6 +62,8 @@ def summarize(
         as_of=_parse_date(as_of, "--as-of"),
         memory_limit=memory_limit,
         threads=threads,
+        sql_dirs=tuple(sql_dirs(sql_dir)),
+        params=parse_params(param or []),
     )
     show_progress = not quiet and render.stderr_is_terminal()
     try:
@@ -271,6 +276,48 @@ def bench(
         raise InputError(str(exc), hint="e.g. --sizes 100k,1m") from exc
     if code:
         raise typer.Exit(code)
+
+
+sql_app = typer.Typer(
+    help="Analysts' SQL files: list what would run, check files without data.",
+    no_args_is_help=True,
+)
+app.add_typer(sql_app, name="sql")
+
+
+@sql_app.command("list")
+def sql_list(
+    dirs: Annotated[Optional[list[Path]], typer.Argument(help="Folders of .sql files (default: $DQS_SQL_DIR, else the shipped examples).")] = None,
+) -> None:
+    """List the SQL files that would run, in order, with their description (first comment line)."""
+    from dqs.engine.analyst import discover, examples_dir, sql_dirs
+
+    folders = sql_dirs(dirs) or [examples_dir()]
+    files = discover(folders)
+    print(render.sql_listing(files))
+    if not files:
+        sys.stderr.write(f"dqs sql list: no .sql files in {', '.join(map(str, folders))}\n")
+
+
+@sql_app.command("check")
+def sql_check(
+    dirs: Annotated[list[Path], typer.Argument(help="Folders of .sql files, in run order.")],
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="key=value for $key parameters (repeatable).")] = None,
+    input: Annotated[Optional[str], typer.Option(help="A results log whose extra columns `results` should have (only its headers are read).")] = None,
+) -> None:
+    """Parse and bind every file against empty relations of the right schema (no data read);
+    report every problem with file, line and column. Exit 2 when any file has a problem."""
+    from dqs.engine.analyst import check_files, discover, parse_params
+
+    files = discover(dirs)
+    problems = check_files(files, parse_params(param or []), input)
+    for problem in problems:
+        print(problem.render())
+    bad = len({p.path for p in problems})
+    if problems:
+        raise InputError(f"{bad} of {len(files)} SQL file(s) have problems ({len(problems)} in all)",
+                         hint="fix them and run `dqs sql check` again")
+    sys.stderr.write(f"dqs sql check: {len(files)} file(s) ok\n")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,11 +23,14 @@ def end_progress() -> None:
 
 
 def error(exc: DqsError | str, hint: str | None = None) -> None:
+    detail = None
     if isinstance(exc, DqsError):
-        message, hint = exc.message, exc.hint
+        message, hint, detail = exc.message, exc.hint, exc.detail
     else:
         message = exc
     lines = [f"dqs: error: {message}"]
+    if detail:
+        lines.append(detail)
     if hint:
         lines.append(f"Hint: {hint}")
     sys.stderr.write("\n".join(lines) + "\n")
@@ -110,3 +113,13 @@ def evaluation(result: dict[str, Any]) -> None:
     if result.get("note"):
         out.append(f"note: {result['note']}")
     sys.stdout.write("\n".join(out) + "\n")
+
+
+def sql_listing(files) -> str:
+    """Analyst files as a table: run order, output name, file, description."""
+    rows = [("#", "output", "file", "description")]
+    rows += [(str(i), f.name, str(f.path), f.description) for i, f in enumerate(files, start=1)]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:3])) + "  " + r[3] for r in rows
+    ).rstrip()

@@ -25,6 +25,7 @@ class DqsError(Exception):
     """Base error: a one-line message plus a hint that tells the user what to do."""
 
     exit_code: ExitCode = ExitCode.FAILURE
+    detail: str | None = None  # a few lines shown under the message (e.g. the offending SQL line)
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

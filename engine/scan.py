@@ -154,17 +154,19 @@ def parquet_rows_per_file(files: InputFiles) -> list[int]:
 
 
 @contextmanager
-def raw_rows(db: Database, files: InputFiles,
-             on_rows: Callable[[int], None] | None = None) -> Iterator[CsvStream | None]:
+def raw_rows(db: Database, files: InputFiles, on_rows: Callable[[int], None] | None = None,
+             all_columns: bool = False) -> Iterator[CsvStream | None]:
     """`raw_rows` (and the row-checking macros bound to it) for the duration of the block: a
     view over Parquet, or a CSV stream, which is yielded so its row counts can be read. A query
-    that fails because a CSV file could not be read is re-raised naming that file."""
+    that fails because a CSV file could not be read is re-raised naming that file. CSV streams
+    carry the required columns only, unless `all_columns` asks for the extra ones too."""
     stream = None
     if files.format == "parquet":
         register_parquet(db, files)
     else:
         # a stream of Arrow batches: Polars parses on its threads while DuckDB aggregates
-        stream = CsvStream(files.paths, REQUIRED_COLUMNS, on_rows=on_rows)
+        extra = tuple(c for c in files.columns if c not in REQUIRED_COLUMNS) if all_columns else ()
+        stream = CsvStream(files.paths, REQUIRED_COLUMNS + extra, on_rows=on_rows)
         db.register("raw_rows", stream.reader())
     try:
         db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`

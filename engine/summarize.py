@@ -13,14 +13,16 @@ from typing import Any
 
 import pyarrow as pa
 
+from . import analyst
+from .analyst import AnalystFile, AnalystSqlError
 from .database import Database, default_memory_limit
-from .errors import EngineError
+from .errors import EngineError, InputError
 from .monitor import Monitor
 from .outputs import OutputSet, exclusive, prepare_output_dir, remove_stale, spill_directory
 from .queries import query
 from .rules import load_rules
 from .scan import guess_reference_date, parquet_rows_per_file, raw_rows
-from .sources import InputFiles, resolve_input
+from .sources import REQUIRED_COLUMNS, InputFiles, resolve_input
 
 SUMMARY_CSV = "full_summary.csv"
 SENTENCES = "nl_all_rows.txt"
@@ -39,6 +41,16 @@ class SummarizeOptions:
     as_of: date | None = None
     memory_limit: str | None = None
     threads: int | None = None
+    sql_dirs: tuple[Path, ...] = ()  # analysts' SQL folders, run after the summary
+    params: dict[str, str] = field(default_factory=dict)  # values for their $parameters
+
+
+@dataclass
+class Analysis:
+    """The analyst files of a run, checked before any data is read."""
+
+    files: list[AnalystFile]
+    keep_rows: bool  # some file reads `results` or `daily`
 
 
 @dataclass
@@ -64,6 +76,7 @@ class RunReport:
     memory_limit: str
     threads: int | None
     outputs: list[str] = field(default_factory=list)
+    sql_files: list[str] = field(default_factory=list)
     performance: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,14 +94,33 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             say("inspecting input")
             files = resolve_input(options.input)
             rules = load_rules(options.rules)
+            analysis = _check_analysis(options, files)
             output_dir = prepare_output_dir(Path(options.output_dir))
         with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
             remove_stale(output_dir)
-            return _summarize_locked(options, files, rules, output_dir, monitor, say, started)
+            return _summarize_locked(options, files, rules, analysis, output_dir, monitor, say, started)
 
 
-def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Table, output_dir: Path,
-                      monitor: Monitor, say: Progress, started: datetime) -> RunReport:
+def _check_analysis(options: SummarizeOptions, files: InputFiles) -> Analysis | None:
+    """Find and check the analyst files up front, so a bad file costs no pass over the data."""
+    sql_files = analyst.discover(options.sql_dirs)
+    if not sql_files:
+        return None
+    problems = analyst.static_problems(sql_files, options.params)
+    if problems:
+        raise AnalystSqlError(problems[0], hint="fix the file; `dqs sql check DIR` lists every problem")
+    keep_rows = analyst.needs_rows(sql_files)
+    clashes = sorted(analyst.RESULTS_OWN_COLUMNS & (set(files.columns) - set(REQUIRED_COLUMNS)))
+    if keep_rows and clashes:
+        raise InputError(
+            f"input column(s) {', '.join(clashes)} clash with the `results` relation's own columns",
+            hint="rename those input columns, or run without SQL files that read results or daily",
+        )
+    return Analysis(sql_files, keep_rows)
+
+
+def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Table, analysis: Analysis | None,
+                      output_dir: Path, monitor: Monitor, say: Progress, started: datetime) -> RunReport:
     """The run itself, while the output directory is locked."""
     memory_limit = options.memory_limit or default_memory_limit()
     spill = spill_directory(output_dir)
@@ -97,7 +129,7 @@ def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Ta
     try:
         outputs = OutputSet(output_dir)
         db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
-        report = _run(db, files, rules, options, outputs, monitor, say, memory_limit)
+        report = _run(db, files, rules, options, analysis, outputs, monitor, say, memory_limit, spill)
         say("writing outputs")
         report.performance = {
             "started_at": started.isoformat(timespec="seconds"),
@@ -180,10 +212,12 @@ def _run(
     files: InputFiles,
     rules: pa.Table,
     options: SummarizeOptions,
+    analysis: Analysis | None,
     outputs: OutputSet,
     monitor: Monitor,
     say: Progress,
     memory_limit: str,
+    spill: Path,
 ) -> RunReport:
     db.execute(query("ingest.sql", "create_macros"))
     db.register(
@@ -228,6 +262,11 @@ def _run(
         ):
             db.execute(query("outputs.sql", block), {"path": str(outputs.path(name))})
 
+    if analysis is not None:
+        with monitor.stage("analyst sql"):
+            say(f"running {len(analysis.files)} SQL file(s)")
+            _run_analysis(db, files, analysis, options, reference, rows_read, outputs, spill)
+
     return RunReport(
         input_files=per_file,
         input_format=files.format,
@@ -247,4 +286,28 @@ def _run(
         as_of=None if options.as_of is None else options.as_of.isoformat(),
         memory_limit=memory_limit,
         threads=options.threads,
+        sql_files=[] if analysis is None else [str(f.path) for f in analysis.files],
     )
+
+
+def _run_analysis(db: Database, files: InputFiles, analysis: Analysis, options: SummarizeOptions,
+                  reference: date | None, rows_read: list[int], outputs: OutputSet, spill: Path) -> None:
+    """Build the analysts' relations, lock the connection down, run their files, write outputs.
+
+    `results` takes one more pass over the input (with its extra columns): keeping the rows of
+    the first pass in a table costs more than reading them again."""
+    if analysis.keep_rows:
+        with raw_rows(db, files, all_columns=True) as stream:
+            analyst.prepare_relations(db, as_of=options.as_of, keep_input=True)
+        again = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
+        if again != rows_read:
+            raise InputError(
+                f"the input changed during the run (read {sum(rows_read):,} rows, then {sum(again):,})",
+                hint="run dqs on files that are not being written to, e.g. a copy or a closed partition",
+            )
+    else:
+        analyst.prepare_relations(db, as_of=options.as_of, keep_input=False)
+    analyst.lock_down(db)
+    analyst.run_files(db, analysis.files, options.params,
+                      {"as_of": options.as_of, "reference_date": reference})
+    analyst.write_outputs(db, analysis.files, outputs.path, spill / "writer")

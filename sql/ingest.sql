@@ -49,7 +49,7 @@ CREATE OR REPLACE TEMP MACRO dqs_one_line(s) AS
 -- name: raw_rows_parquet
 -- Parquet files as `raw_rows`: DuckDB gives each row's position in its file.
 SELECT
-    *,
+    * EXCLUDE (file_row_number),
     CAST(file_index AS INTEGER) AS _dqs_file_index,
     CAST(file_row_number + 1 AS BIGINT) AS _dqs_line_number
 FROM read_parquet($files, file_row_number = true, union_by_name = true)
@@ -92,6 +92,7 @@ WITH raw AS (
         CAST(rule_code AS VARCHAR) AS rule_code_text,
         coalesce(CAST(results AS VARCHAR), '') AS results,
         coalesce(CAST(level_of_execution AS VARCHAR), '') AS level_of_execution,
+        CAST(attribute_name AS VARCHAR) AS attribute_name_text,
         -- kept in their input types: typed Parquet columns need no text round trip
         business_date AS business_date_in,
         dataset_record_count AS dataset_record_count_in,
@@ -99,8 +100,10 @@ WITH raw AS (
         -- strptime with one format is cheaper than a cast that tries several
         CAST(TRY_STRPTIME(CAST(business_date AS VARCHAR), '%Y-%m-%d') AS DATE) AS fast_date,
         TRY_CAST(dataset_record_count AS BIGINT) AS fast_dataset_record_count,
-        TRY_CAST(filtered_record_count AS BIGINT) AS fast_filtered_record_count
-    FROM raw_rows
+        TRY_CAST(filtered_record_count AS BIGINT) AS fast_filtered_record_count,
+        -- the whole input row as a struct, for analysts' `results` (pruned when unused)
+        input_row
+    FROM raw_rows AS input_row
 ),
 classified AS (
     SELECT
@@ -176,6 +179,10 @@ keyed AS (
         dataset_record_count,
         filtered_record_count,
         level_of_execution,
+        attribute_name_text AS attribute_name,
+        file_index,
+        line_number,
+        input_row,
         -- rejected rows keep their file, line, reasons and raw values
         CASE WHEN NOT accepted THEN file_index END AS reject_file_index,
         CASE WHEN NOT accepted THEN line_number END AS reject_line,
