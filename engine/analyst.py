@@ -224,8 +224,10 @@ def static_problems(files: Sequence[AnalystFile], params: dict[str, str]) -> lis
 def needs_rows(files: Sequence[AnalystFile]) -> bool:
     """Whether any file reads `results` or `daily` (which keep the input rows after the summary)."""
     for f in files:
+        # parameters stand in as NULL: the statement is only parsed for its table names
+        text = re.sub(r"\$[A-Za-z_][A-Za-z0-9_]*", "NULL", f.body)
         try:
-            names = {n.lower() for n in duckdb.get_table_names(f.body, qualified=False)}
+            names = {n.lower() for n in duckdb.get_table_names(text, qualified=False)}
         except duckdb.Error:
             return True  # cannot tell: keep the rows
         if names & ROW_RELATIONS:

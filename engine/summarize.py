@@ -77,6 +77,7 @@ class RunReport:
     threads: int | None
     outputs: list[str] = field(default_factory=list)
     sql_files: list[str] = field(default_factory=list)
+    sql_reads_rows: bool = False  # an analyst file reads `results`/`daily`: one more input pass
     performance: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -287,6 +288,7 @@ def _run(
         memory_limit=memory_limit,
         threads=options.threads,
         sql_files=[] if analysis is None else [str(f.path) for f in analysis.files],
+        sql_reads_rows=analysis is not None and analysis.keep_rows,
     )
 
 

@@ -139,6 +139,14 @@ def test_outputs_come_as_csv_and_parquet_and_are_reported(examples_run) -> None:
         assert f"{name}.csv" in report.outputs and f"{name}.parquet" in report.outputs
     assert [Path(p).name for p in report.sql_files] == [
         "flapping_rules.sql", "tenant_dimension_rollup.sql", "worst_offenders.sql"]
+    assert report.sql_reads_rows  # flapping_rules reads `daily`
+
+
+def test_files_on_summary_only_cost_no_second_pass(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.csv", [_row("2024-03-01", "pass")])
+    sql = _sql_dir(tmp_path, {"w.sql": (examples_dir() / "worst_offenders.sql").read_text()})
+    report = summarize(SummarizeOptions(input=str(log), output_dir=tmp_path / "out", sql_dirs=(sql,)))
+    assert not report.sql_reads_rows and (tmp_path / "out" / "w.csv").is_file()
 
 
 # ---------------------------------------------------------------------------------------------
