@@ -320,22 +320,54 @@ def sql_check(
     sys.stderr.write(f"dqs sql check: {len(files)} file(s) ok\n")
 
 
+def _forward_interrupts() -> None:
+    """Make Ctrl-C stop a running DuckDB query at once.
+
+    Python runs its SIGINT handler only between bytecodes of the main thread, which may sit in
+    one long DuckDB call. The C-level handler also writes the signal number to a wakeup fd; a
+    watcher thread reads it and interrupts the queries, whose calls then raise KeyboardInterrupt.
+    """
+    import signal
+    import threading
+
+    from dqs.engine.database import interrupt_all
+
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    try:
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread (e.g. an embedding application): leave signals alone
+        return
+
+    def watch() -> None:
+        while True:
+            if signal.SIGINT in os.read(read_fd, 64):
+                interrupt_all()
+
+    threading.Thread(target=watch, name="dqs-interrupts", daemon=True).start()
+
+
+def _interrupted() -> ExitCode:
+    render.error("interrupted", hint="outputs are written only by a run that finishes; the previous ones are as they were")
+    return ExitCode.INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, render errors once on stderr, exit with an ExitCode."""
     try:
+        _forward_interrupts()
         code = app(args=argv, standalone_mode=False, prog_name="dqs")
+        if code == ExitCode.INTERRUPTED:  # typer returns Ctrl-C inside a command as exit code 130
+            code = _interrupted()
     except DqsError as exc:
         render.error(exc)
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        render.error("interrupted")
-        code = ExitCode.INTERRUPTED
+        code = _interrupted()
     except typer.TyperException as exc:  # usage errors: unknown option, bad value, ...
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show(file=sys.stderr)
-        else:
-            render.error(exc.format_message())
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "dqs"
+        render.error(" ".join(exc.format_message().split()), hint=f"see `{command} --help`")
         code = ExitCode.BAD_INPUT if exc.exit_code == 2 else exc.exit_code
     except typer.Exit as exc:
         code = exc.exit_code

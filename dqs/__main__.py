@@ -1,3 +1,3 @@
-from dqs.cli.app import main
+from dqs.cli.entry import main
 
 main()

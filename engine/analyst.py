@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from .database import Database
+from .database import Database, interrupted
 from .errors import ExitCode, InputError, first_line
 from .queries import query
 
@@ -266,7 +266,9 @@ def run_files(db: Database, files: Sequence[AnalystFile], params: dict[str, str]
             prefix = _CREATE_PREFIX.format(name=f.name)
             try:
                 db.con.execute(prefix + f.body, bound or None).fetchall()
-            except duckdb.Error as exc:
+            except (duckdb.Error, RuntimeError) as exc:
+                if interrupted(exc):
+                    raise KeyboardInterrupt from None
                 problem = _problem(f, exc, offset=len(prefix.encode()))
                 if stop_at_first:
                     raise _as_error(problem, exc) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,25 @@ MEMORY_LIMIT_ENV = "DQS_MEMORY_LIMIT"
 
 def default_memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def interrupt_all() -> None:
+    """Interrupt every running query (safe from any thread). The interrupted call raises
+    KeyboardInterrupt in the thread that ran it."""
+    for db in list(_OPEN):
+        try:
+            db.con.interrupt()
+        except Exception:  # a connection closing at the same moment
+            pass
+
+
+def interrupted(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+    )
 
 
 class Database:
@@ -44,6 +64,7 @@ class Database:
                 f"cannot configure DuckDB: {exc}",
                 hint="check --memory-limit (e.g. 512MB, 2GB) and --threads",
             ) from exc
+        _OPEN.add(self)
 
     def execute(self, query: Query, params: dict[str, Any] | None = None) -> None:
         self._run(query, params).fetchall()
@@ -53,7 +74,7 @@ class Database:
         bound = self._bind(query, params)
         try:
             return self.con.sql(query.sql, params=bound or None).to_arrow_table()
-        except duckdb.Error as exc:
+        except (duckdb.Error, RuntimeError) as exc:
             raise self._error(query, exc) from exc
 
     def relation(self, query: Query, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyRelation:
@@ -61,7 +82,7 @@ class Database:
         bound = self._bind(query, params)
         try:
             return self.con.sql(query.sql, params=bound or None)
-        except duckdb.Error as exc:
+        except (duckdb.Error, RuntimeError) as exc:
             raise self._error(query, exc) from exc
 
     def scalar(self, query: Query, params: dict[str, Any] | None = None) -> Any:
@@ -79,6 +100,7 @@ class Database:
             pass
 
     def close(self) -> None:
+        _OPEN.discard(self)
         self.con.close()
 
     def _bind(self, query: Query, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -97,11 +119,13 @@ class Database:
         bound = self._bind(query, params)
         try:
             return self.con.execute(query.sql, bound) if bound else self.con.execute(query.sql)
-        except duckdb.Error as exc:
+        except (duckdb.Error, RuntimeError) as exc:
             raise self._error(query, exc) from exc
 
     @staticmethod
-    def _error(query: Query, exc: duckdb.Error) -> EngineError:
+    def _error(query: Query, exc: Exception) -> EngineError:
+        if interrupted(exc):
+            raise KeyboardInterrupt from None
         message = first_line(exc).split(" Detail: Python exception")[0]
         hint = None
         if isinstance(exc, duckdb.OutOfMemoryException):

@@ -47,6 +47,7 @@ class CsvStream:
     columns: tuple[str, ...]
     failed: tuple[Path, Exception] | None = field(default=None)
     rows_per_file: list[int] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C arrived while DuckDB was reading the stream
     on_rows: Callable[[int], None] | None = None  # told the running total of rows read
 
     def _frame(self, index: int, path: Path) -> pl.LazyFrame:
@@ -100,17 +101,23 @@ class CsvStream:
                     if cancelled.is_set():
                         return
                 batches.put(_DONE)
-            except Exception as exc:  # Polars, I/O and decompression errors end the stream
+            except BaseException as exc:  # Polars, I/O, decompression errors; Ctrl-C seen by Polars
                 batches.put(_Failed(self.paths[max(index, 0)], exc))
 
         producer = threading.Thread(target=produce, name="dqs-csv-reader", daemon=True)
         producer.start()
         try:
             while True:
-                item = batches.get()
+                try:
+                    # a timeout keeps this thread running Python, so Ctrl-C is raised here
+                    item = batches.get(timeout=0.1)
+                except queue.Empty:
+                    continue
                 if item is _DONE:
                     return
                 if isinstance(item, _Failed):
+                    if isinstance(item.error, KeyboardInterrupt):
+                        raise KeyboardInterrupt
                     self.failed = (item.path, item.error)
                     raise item.error
                 index, frame = item
@@ -120,6 +127,9 @@ class CsvStream:
                 # string_view is Polars' own layout: no copy of the text on the way to DuckDB
                 table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
                 yield from table.cast(schema).to_batches()
+        except KeyboardInterrupt:
+            self.interrupted = True  # DuckDB reports it as a failed scan; the caller re-raises it
+            raise
         finally:
             cancelled.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
@@ -172,6 +182,8 @@ def raw_rows(db: Database, files: InputFiles, on_rows: Callable[[int], None] | N
         db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`
         yield stream
     except EngineError as exc:
+        if stream is not None and stream.interrupted:
+            raise KeyboardInterrupt from None
         read_error = csv_read_error(stream) if stream is not None else None
         raise (read_error or exc) from exc
     finally:
