@@ -1,10 +1,15 @@
 """Atomic outputs: every file of a run is written under a staging folder inside the output
 directory, then renamed into place only when all of them were written. A failing or killed run
-leaves the previous outputs as they were."""
+leaves the previous outputs as they were.
+
+Renaming several files is not one atomic step, so the renames are journaled: a run killed in
+the middle of them leaves a journal, and the next run into the directory finishes them (rolls
+forward) before doing anything else. The directory then holds the complete new set."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import tempfile
@@ -16,6 +21,7 @@ from .errors import InputError
 
 STAGING_PREFIX = ".dqs-staging-"
 SPILL_PREFIX = ".dqs-spill-"
+JOURNAL_PREFIX = ".dqs-commit-"
 
 
 def prepare_output_dir(path: Path) -> Path:
@@ -56,11 +62,12 @@ class OutputSet:
         for name in self.names:
             with open(self.staging / name, "rb") as fh:
                 os.fsync(fh.fileno())
-        final = []
-        for name in self.names:
-            target = self.output_dir / name
-            os.replace(self.staging / name, target)
-            final.append(target)
+        journal = self.output_dir / f"{JOURNAL_PREFIX}{os.getpid()}.json"
+        _write_synced(journal, json.dumps({"staging": self.staging.name, "names": self.names}))
+        _sync_dir(self.output_dir)
+        final = _roll_forward(self.output_dir, self.staging.name, self.names)
+        journal.unlink()
+        _sync_dir(self.output_dir)
         self.discard()
         return final
 
@@ -91,8 +98,57 @@ def spill_directory(output_dir: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=output_dir))
 
 
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _roll_forward(output_dir: Path, staging: str, names: list[str]) -> list[Path]:
+    """Rename the staged files into place; files already moved (by a killed run) are skipped."""
+    final = []
+    for name in names:
+        source = output_dir / staging / name
+        if source.exists():
+            os.replace(source, output_dir / name)
+        final.append(output_dir / name)
+    return final
+
+
+def finish_interrupted_commits(output_dir: Path) -> list[str]:
+    """Complete the renames of a run killed while committing; returns what it finished.
+    Called with the directory lock held, so no live run is committing."""
+    finished = []
+    for journal in sorted(output_dir.glob(f"{JOURNAL_PREFIX}*.json")):
+        try:
+            entry = json.loads(journal.read_text(encoding="utf-8"))
+            staging, names = str(entry["staging"]), [str(n) for n in entry["names"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            journal.unlink(missing_ok=True)  # torn before it was synced: no rename had started
+            continue
+        if "/" in staging or not staging.startswith(STAGING_PREFIX) or any("/" in n for n in names):
+            journal.unlink(missing_ok=True)
+            continue
+        _roll_forward(output_dir, staging, names)
+        _sync_dir(output_dir)
+        journal.unlink()
+        finished.extend(names)
+    return finished
+
+
 def remove_stale(output_dir: Path) -> None:
-    """Remove staging and spill folders left by a killed run (not by one still running)."""
+    """Finish a commit a killed run left half done, then remove staging and spill folders left
+    by killed runs (not by one still running)."""
+    finish_interrupted_commits(output_dir)
     for entry in output_dir.glob(".dqs-*-*"):
         if not entry.is_dir() or not entry.name.startswith((STAGING_PREFIX, SPILL_PREFIX)):
             continue
