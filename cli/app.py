@@ -91,9 +91,13 @@ def generate(
     """Generate a realistic, deterministic rule-results log (and optionally its truth)."""
     from dqs.engine.generate import GenerateOptions, generate_log
 
-    fmt = format or ("parquet" if output.name.lower().endswith((".parquet", ".pq")) else "csv")
+    named = "parquet" if output.name.lower().endswith((".parquet", ".pq")) else "csv"
+    fmt = format or named
     if fmt not in ("csv", "parquet"):
         raise InputError(f"--format {format!r} is not csv or parquet", hint="use --format csv or --format parquet")
+    if fmt != named:
+        raise InputError(f"--format {fmt} conflicts with the file name {output.name}",
+                         hint="name .parquet files for Parquet and .csv (.csv.gz) files for CSV, or drop --format")
     stats = generate_log(
         GenerateOptions(
             rows=rows,

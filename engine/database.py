@@ -61,8 +61,9 @@ class Database:
             self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             raise InputError(
-                f"cannot configure DuckDB: {exc}",
-                hint="check --memory-limit (e.g. 512MB, 2GB) and --threads",
+                f"cannot configure DuckDB with memory limit {config['memory_limit']!r}"
+                f"{'' if not threads else f' and {threads} threads'}: {first_line(exc)}",
+                hint="give --memory-limit (or DQS_MEMORY_LIMIT) as a size, e.g. 512MB or 2GB",
             ) from exc
         _OPEN.add(self)
 

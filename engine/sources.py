@@ -29,7 +29,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 
 Format = Literal["csv", "parquet"]
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".csv.gzip")
+# what a directory's data files are called (a single file given by name is read whatever its name)
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.gzip")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _GLOB_CHARS = set("*?[")
 
@@ -105,8 +106,8 @@ def csv_header(path: Path) -> list[str]:
             row = next(csv.reader(text), None)
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}: header is not valid UTF-8 ({exc.reason} at byte {exc.start})",
-            hint="re-encode the file as UTF-8",
+            f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start} of the first block read)",
+            hint="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
         ) from exc
     except (OSError, EOFError, csv.Error) as exc:
         raise InputError(f"{path}: cannot read the header: {exc}", hint="check the file") from exc
@@ -140,11 +141,11 @@ def _check_headers(paths: list[Path], fmt: Format) -> tuple[str, ...]:
             )
         missing = [c for c in REQUIRED_COLUMNS if c not in names]
         if missing:
-            raise InputError(
-                f"{path}: missing required columns: {', '.join(missing)}",
-                hint="column names are exact and case-sensitive; required: "
-                + ", ".join(REQUIRED_COLUMNS),
-            )
+            hint = "column names are exact and case-sensitive; required: " + ", ".join(REQUIRED_COLUMNS)
+            delimiter = next((d for d in (";", "\t", "|") if fmt == "csv" and len(names) == 1 and d in names[0]), None)
+            if delimiter is not None:
+                hint = f"the header looks {delimiter!r}-separated; dqs reads comma-separated CSV"
+            raise InputError(f"{path}: missing required columns: {', '.join(missing)}", hint=hint)
         for name in names:
             seen.setdefault(name, None)
     return tuple(seen)
