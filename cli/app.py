@@ -48,6 +48,8 @@ def summarize(
     profile: Annotated[bool, typer.Option("--profile", help="Also show wall time, CPU time, peak RSS and rows/s per stage.")] = False,
     sql_dir: Annotated[Optional[list[Path]], typer.Option("--sql-dir", help="Folder of analyst .sql files to run after the summary (repeatable; default: $DQS_SQL_DIR). Each NAME.sql writes NAME.csv and NAME.parquet.")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", help="key=value for the SQL files' $key parameters (repeatable).")] = None,
+    engine: Annotated[str, typer.Option(help="Where the row-level work runs: duckdb (embedded) or spark (needs dqs[spark] and Java 17).")] = "duckdb",
+    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL for --engine spark (default: local[*], or the SPARK_HOME setup).")] = None,
 ) -> None:
     """Summarize a results log into full_summary.csv, nl_all_rows.txt, summary.parquet,
     rejects.csv and run_report.json in OUTPUT_DIR (plus one table per analyst SQL file)."""
@@ -64,7 +66,13 @@ def summarize(
         threads=threads,
         sql_dirs=tuple(sql_dirs(sql_dir)),
         params=parse_params(param or []),
+        engine=engine,
+        spark_master=spark_master,
     )
+    if engine not in ("duckdb", "spark"):
+        raise InputError(f"--engine {engine!r} is not duckdb or spark", hint="use --engine duckdb (default) or --engine spark")
+    if spark_master and engine != "spark":
+        raise InputError("--spark-master needs --engine spark", hint="add --engine spark, or drop --spark-master")
     show_progress = not quiet and render.stderr_is_terminal()
     try:
         report = run_summary(options, progress=render.progress if show_progress else None)
@@ -308,13 +316,16 @@ def sql_check(
     dirs: Annotated[list[Path], typer.Argument(help="Folders of .sql files, in run order.")],
     param: Annotated[Optional[list[str]], typer.Option("--param", help="key=value for $key parameters (repeatable).")] = None,
     input: Annotated[Optional[str], typer.Option(help="A results log whose extra columns `results` should have (only its headers are read).")] = None,
+    target: Annotated[str, typer.Option(help="duckdb, or spark: also check that each file transpiles to Spark SQL (needs sqlglot).")] = "duckdb",
 ) -> None:
     """Parse and bind every file against empty relations of the right schema (no data read);
     report every problem with file, line and column. Exit 2 when any file has a problem."""
     from dqs.engine.analyst import check_files, discover, parse_params
 
+    if target not in ("duckdb", "spark"):
+        raise InputError(f"--target {target!r} is not duckdb or spark", hint="use --target duckdb or --target spark")
     files = discover(dirs)
-    problems = check_files(files, parse_params(param or []), input)
+    problems = check_files(files, parse_params(param or []), input, spark=target == "spark")
     for problem in problems:
         print(problem.render())
     bad = len({p.path for p in problems})
@@ -376,6 +387,11 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         code = exc.exit_code
     except Exception as exc:  # a bug or an environment failure: one line, no traceback
+        from dqs.engine.database import interrupted
+
+        if interrupted(exc):  # Ctrl-C that reached a DuckDB call outside the engine's wrappers
+            _ignore_interrupts()
+            sys.exit(int(_interrupted()))
         if os.environ.get("DQS_DEBUG"):
             raise
         render.error(
@@ -383,7 +399,17 @@ def main(argv: list[str] | None = None) -> None:
             hint="this is a bug or an environment problem; rerun with DQS_DEBUG=1 for details",
         )
         code = ExitCode.FAILURE
+    _ignore_interrupts()  # the outcome is decided: a late Ctrl-C must not turn it into a signal death
     sys.exit(int(code or 0))
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        pass
 
 
 if __name__ == "__main__":

@@ -221,6 +221,15 @@ def static_problems(files: Sequence[AnalystFile], params: dict[str, str]) -> lis
     return problems
 
 
+def parameters(f: AnalystFile) -> frozenset[str]:
+    """The `$names` the file's statement binds (as DuckDB parses them: not in comments or strings)."""
+    parser = _parser()
+    try:
+        return frozenset(parser.extract_statements(f.body)[0].named_parameters)
+    finally:
+        parser.close()
+
+
 def needs_rows(files: Sequence[AnalystFile]) -> bool:
     """Whether any file reads `results` or `daily` (which keep the input rows after the summary)."""
     for f in files:
@@ -372,10 +381,12 @@ def _line(text: str, line: int | None) -> str | None:
 # `dqs sql check`
 
 
-def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str | None = None) -> list[Problem]:
+def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str | None = None,
+                spark: bool = False) -> list[Problem]:
     """Every problem of every file, found by binding the files against empty relations built
     by the engine's own SQL (so their schemas are exactly those of a real run). `input`, when
-    given, adds its extra columns to `results` (only its headers are read)."""
+    given, adds its extra columns to `results` (only its headers are read). With `spark`, also
+    what would not translate to Spark SQL (engine/portable.py)."""
     import pyarrow as pa
 
     from .rules import load_rules
@@ -413,5 +424,19 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
         problems += run_files(db, runnable, params, {"as_of": None, "reference_date": None}, stop_at_first=False)
     finally:
         db.close()
+    if spark:
+        from .portable import spark_problems
+
+        for f in runnable:
+            for message, line, column in spark_problems(f.body):
+                if line is None:
+                    line, column = _locate_construct(f.body, message)
+                problems.append(Problem(f.path, f"not portable to Spark: {message}", line, column, _line(f.body, line)))
     order = {f.path: i for i, f in enumerate(files)}
-    return sorted(problems, key=lambda p: order.get(p.path, len(order)))
+    return sorted(problems, key=lambda p: (order.get(p.path, len(order)), p.line or 0))
+
+
+def _locate_construct(text: str, message: str) -> tuple[int | None, int | None]:
+    """The line of the construct a message names (`NAME()`), when the parser gave none."""
+    name = re.search(r"(\w+)\(\)", message)
+    return _find_token(text, name.group(1) + "(") if name else (None, None)

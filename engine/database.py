@@ -68,7 +68,7 @@ class Database:
         _OPEN.add(self)
 
     def execute(self, query: Query, params: dict[str, Any] | None = None) -> None:
-        self._run(query, params).fetchall()
+        self._fetch(query, params)
 
     def arrow(self, query: Query, params: dict[str, Any] | None = None) -> pa.Table:
         """Run a query and read its whole result as an Arrow table."""
@@ -87,7 +87,7 @@ class Database:
             raise self._error(query, exc) from exc
 
     def scalar(self, query: Query, params: dict[str, Any] | None = None) -> Any:
-        rows = self._run(query, params).fetchall()  # read fully: DuckDB 2 refuses new work otherwise
+        rows = self._fetch(query, params)  # read fully: DuckDB 2 refuses new work otherwise
         return rows[0][0] if rows else None
 
     def register(self, name: str, data: Any) -> None:
@@ -116,10 +116,12 @@ class Database:
             )
         return bound
 
-    def _run(self, query: Query, params: dict[str, Any] | None) -> duckdb.DuckDBPyConnection:
+    def _fetch(self, query: Query, params: dict[str, Any] | None) -> list[tuple[Any, ...]]:
+        """Run a statement and read all its rows (errors, Ctrl-C included, may come from either)."""
         bound = self._bind(query, params)
         try:
-            return self.con.execute(query.sql, bound) if bound else self.con.execute(query.sql)
+            cursor = self.con.execute(query.sql, bound) if bound else self.con.execute(query.sql)
+            return cursor.fetchall()
         except (duckdb.Error, RuntimeError) as exc:
             raise self._error(query, exc) from exc
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -16,12 +15,12 @@ import pyarrow as pa
 from . import analyst
 from .analyst import AnalystFile, AnalystSqlError
 from .database import Database, default_memory_limit
+from .engines import Engine, open_engine
 from .errors import EngineError, InputError
 from .monitor import Monitor
 from .outputs import OutputSet, exclusive, prepare_output_dir, remove_stale, spill_directory
 from .queries import query
 from .rules import load_rules
-from .scan import guess_reference_date, parquet_rows_per_file, raw_rows
 from .sources import REQUIRED_COLUMNS, InputFiles, resolve_input
 
 SUMMARY_CSV = "full_summary.csv"
@@ -41,6 +40,8 @@ class SummarizeOptions:
     as_of: date | None = None
     memory_limit: str | None = None
     threads: int | None = None
+    engine: str = "duckdb"  # where the row-level work runs: duckdb (embedded) or spark
+    spark_master: str | None = None
     sql_dirs: tuple[Path, ...] = ()  # analysts' SQL folders, run after the summary
     params: dict[str, str] = field(default_factory=dict)  # values for their $parameters
 
@@ -75,6 +76,7 @@ class RunReport:
     as_of: str | None
     memory_limit: str
     threads: int | None
+    engine: str = "duckdb"
     outputs: list[str] = field(default_factory=list)
     sql_files: list[str] = field(default_factory=list)
     sql_reads_rows: bool = False  # an analyst file reads `results`/`daily`: one more input pass
@@ -127,10 +129,13 @@ def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Ta
     spill = spill_directory(output_dir)
     outputs: OutputSet | None = None
     db: Database | None = None
+    engine: Engine | None = None
     try:
         outputs = OutputSet(output_dir)
         db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
-        report = _run(db, files, rules, options, analysis, outputs, monitor, say, memory_limit, spill)
+        with monitor.stage("start engine"):
+            engine = open_engine(options.engine, options.spark_master)
+        report = _run(db, engine, files, rules, options, analysis, outputs, monitor, say, memory_limit, spill)
         say("writing outputs")
         report.performance = {
             "started_at": started.isoformat(timespec="seconds"),
@@ -144,49 +149,13 @@ def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Ta
         outputs.commit()
         return report
     finally:
+        if engine is not None:
+            engine.close()
         if db is not None:
             db.close()
         if outputs is not None:
             outputs.discard()
         shutil.rmtree(spill, ignore_errors=True)
-
-
-def _stage_once(db: Database, files: InputFiles, anchor: date | None, as_of: date | None,
-                say: Progress) -> list[int]:
-    """One pass over the input into `staged`; returns the rows read per file."""
-    with raw_rows(db, files, on_rows=_throttled(say, "reading CSV: {:,} rows")) as stream:
-        db.execute(query("ingest.sql", "stage_input"), {"as_of": as_of, "window_anchor": anchor})
-    return stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
-
-
-def _throttled(say: Progress, template: str, every_s: float = 0.25) -> Callable[[int], None]:
-    last = [0.0]
-
-    def report(value: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= every_s:
-            last[0] = now
-            say(template.format(value))
-
-    return report
-
-
-def _stage_rows(db: Database, files: InputFiles, as_of: date | None,
-                say: Progress) -> tuple[date | None, int, list[int]]:
-    """Run the staging pass, anchored on R; returns (R, passes over the input, rows per file).
-
-    With --as-of, R is known. Otherwise the pass is anchored on a cheap guess and repeated with
-    the true R (which every pass computes) when the guess was wrong.
-    """
-    anchor = as_of if as_of is not None else guess_reference_date(db, files)
-    passes = 0
-    while True:
-        passes += 1
-        rows = _stage_once(db, files, anchor, as_of, say)
-        reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
-        if reference is None or reference == anchor:
-            return reference, passes, rows
-        anchor = reference
 
 
 def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tuple[list[dict[str, Any]], int, int]:
@@ -210,6 +179,7 @@ def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tu
 
 def _run(
     db: Database,
+    engine: Engine,
     files: InputFiles,
     rules: pa.Table,
     options: SummarizeOptions,
@@ -234,7 +204,8 @@ def _run(
 
     with monitor.stage("ingest") as stage:
         say(f"reading {len(files.paths)} {files.format} file(s)")
-        reference, passes, rows_read = _stage_rows(db, files, options.as_of, say)
+        staged = engine.stage(db, files, options.as_of, say)
+        reference, passes, rows_read = staged.reference, staged.passes, staged.rows_read
         per_file, accepted, rejected = _row_accounting(db, files, rows_read)
         stage.rows = sum(rows_read) * passes
 
@@ -266,7 +237,9 @@ def _run(
     if analysis is not None:
         with monitor.stage("analyst sql"):
             say(f"running {len(analysis.files)} SQL file(s)")
-            _run_analysis(db, files, analysis, options, reference, rows_read, outputs, spill)
+            engine.run_analysis(db, files, analysis.files, analysis.keep_rows, options.params,
+                                {"as_of": options.as_of, "reference_date": reference}, rows_read)
+            analyst.write_outputs(db, analysis.files, outputs.path, spill / "writer")
 
     return RunReport(
         input_files=per_file,
@@ -287,29 +260,7 @@ def _run(
         as_of=None if options.as_of is None else options.as_of.isoformat(),
         memory_limit=memory_limit,
         threads=options.threads,
+        engine=engine.name,
         sql_files=[] if analysis is None else [str(f.path) for f in analysis.files],
         sql_reads_rows=analysis is not None and analysis.keep_rows,
     )
-
-
-def _run_analysis(db: Database, files: InputFiles, analysis: Analysis, options: SummarizeOptions,
-                  reference: date | None, rows_read: list[int], outputs: OutputSet, spill: Path) -> None:
-    """Build the analysts' relations, lock the connection down, run their files, write outputs.
-
-    `results` takes one more pass over the input (with its extra columns): keeping the rows of
-    the first pass in a table costs more than reading them again."""
-    if analysis.keep_rows:
-        with raw_rows(db, files, all_columns=True) as stream:
-            analyst.prepare_relations(db, as_of=options.as_of, keep_input=True)
-        again = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
-        if again != rows_read:
-            raise InputError(
-                f"the input changed during the run (read {sum(rows_read):,} rows, then {sum(again):,})",
-                hint="run dqs on files that are not being written to, e.g. a copy or a closed partition",
-            )
-    else:
-        analyst.prepare_relations(db, as_of=options.as_of, keep_input=False)
-    analyst.lock_down(db)
-    analyst.run_files(db, analysis.files, options.params,
-                      {"as_of": options.as_of, "reference_date": reference})
-    analyst.write_outputs(db, analysis.files, outputs.path, spill / "writer")

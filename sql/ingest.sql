@@ -300,3 +300,36 @@ SELECT
 FROM staged AS s
 LEFT JOIN statuses AS st ON st.results = s.results
 WHERE s.accepted
+
+-- name: staged_from_portable
+-- `staged` from the portable staging pass (portable.sql, run by another engine and brought back
+-- as `portable_staged`): the latest row's position as the packed HUGEINT of stage_input, the
+-- rejected values as a struct.
+CREATE OR REPLACE TEMP TABLE staged AS
+SELECT
+    accepted,
+    in_scope,
+    source,
+    tenant_id,
+    dataset_uuid,
+    dataset_name,
+    rule_code,
+    results,
+    CAST(window_bucket AS INTEGER) AS window_bucket,
+    CAST(file_index AS INTEGER) AS file_index,
+    CAST(reject_line AS BIGINT) AS reject_line,
+    reject_reason,
+    CASE WHEN NOT accepted THEN {
+        'source': reject_source, 'tenant_id': reject_tenant_id, 'dataset_uuid': reject_dataset_uuid,
+        'dataset_name': reject_dataset_name, 'rule_code': reject_rule_code,
+        'business_date': reject_business_date,
+        'dataset_record_count': reject_dataset_record_count,
+        'filtered_record_count': reject_filtered_record_count} END AS rejected_values,
+    CAST(row_count AS BIGINT) AS row_count,
+    (CAST(CAST(left(latest_key, 10) AS DATE) - DATE '0001-01-01' AS HUGEINT) << 80)
+        + (CAST(substring(latest_key, 11, 10) AS HUGEINT) << 48)
+        + CAST(substring(latest_key, 21, 19) AS HUGEINT) AS latest_position,
+    CAST(latest_dataset_record_count AS BIGINT) AS latest_dataset_record_count,
+    CAST(latest_filtered_record_count AS BIGINT) AS latest_filtered_record_count,
+    latest_level_of_execution
+FROM portable_staged
