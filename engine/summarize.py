@@ -15,7 +15,7 @@ import pyarrow as pa
 from . import analyst
 from .analyst import AnalystFile, AnalystSqlError
 from .database import Database, default_memory_limit
-from .engines import Engine, open_engine
+from .backends import Engine, open_engine
 from .errors import EngineError, InputError
 from .monitor import Monitor
 from .outputs import OutputSet, exclusive, prepare_output_dir, remove_stale, spill_directory

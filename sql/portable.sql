@@ -1,6 +1,6 @@
 -- The row-level part of the summary in the portable subset of DuckDB's dialect: plain SELECTs,
 -- TRY_CAST, regular expressions without backslashes, no macros, no DuckDB-only types. The Spark
--- engine runs these blocks transpiled by sqlglot (engine/spark.py); the embedded engine runs its
+-- engine runs these blocks transpiled by sqlglot (engine/backends/spark.py); the embedded engine runs its
 -- faster equivalents in ingest.sql, and tests hold the two to the same results.
 --
 -- `raw_rows` holds the input columns as text plus `_dqs_file_index` and `_dqs_line_number`.

@@ -21,13 +21,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from .analyst import AnalystFile, AnalystSqlError, Problem, _find_token, _line, parameters
-from .database import Database
-from .engines import Progress, Staged, check_unchanged
-from .errors import EngineError, InputError, first_line
-from .portable import spark_problems, transpile
-from .queries import Query, query
-from .sources import REQUIRED_COLUMNS, InputFiles
+from ..analyst import AnalystFile, AnalystSqlError, Problem, _find_token, _line, parameters
+from ..database import Database
+from ..errors import EngineError, InputError, first_line
+from ..portable import spark_problems, transpile
+from ..queries import Query, query
+from ..sources import REQUIRED_COLUMNS, InputFiles
+from . import Progress, Staged, check_unchanged
 
 LINE_NUMBER = "_dqs_line_number"
 FILE_INDEX = "_dqs_file_index"
@@ -125,7 +125,7 @@ class SparkEngine:
         import sqlglot
         from sqlglot import exp
 
-        from .portable import dialect
+        from ..portable import dialect
 
         tree = sqlglot.parse_one(query("portable.sql", "checked_rows").sql, read="duckdb")
         for name in extra:
@@ -185,7 +185,7 @@ class SparkEngine:
         import sqlglot
         from sqlglot import exp
 
-        from .portable import dialect
+        from ..portable import dialect
 
         tree = sqlglot.parse_one(query("portable.sql", "results").sql, read="duckdb")
         for name in self.columns:

@@ -1,0 +1,54 @@
+"""The embedded engine: the row-level work runs in the driver's own DuckDB connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from .. import analyst
+from ..analyst import AnalystFile
+from ..database import Database
+from ..queries import query
+from ..scan import guess_reference_date, parquet_rows_per_file, raw_rows
+from ..sources import InputFiles
+from . import Progress, Staged, check_unchanged, throttled
+
+
+class DuckDBEngine:
+    """The embedded engine: everything runs in `db`."""
+
+    name = "duckdb"
+
+    def stage(self, db: Database, files: InputFiles, as_of: date | None, say: Progress) -> Staged:
+        """The staging pass, anchored on R. With --as-of, R is known; otherwise the pass is
+        anchored on a cheap guess and repeated with the true R (which every pass computes) when
+        the guess was wrong."""
+        anchor = as_of if as_of is not None else guess_reference_date(db, files)
+        passes = 0
+        while True:
+            passes += 1
+            with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows")) as stream:
+                db.execute(query("ingest.sql", "stage_input"), {"as_of": as_of, "window_anchor": anchor})
+            rows = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
+            reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
+            if reference is None or reference == anchor:
+                return Staged(reference, passes, rows)
+            anchor = reference
+
+    def run_analysis(self, db: Database, files: InputFiles, sql_files: Sequence[AnalystFile], keep_rows: bool,
+                     params: dict[str, str], builtins: dict[str, Any], rows_read: list[int]) -> None:
+        """`results` takes one more pass over the input (with its extra columns): keeping the
+        rows of the first pass in a table costs more than reading them again."""
+        if keep_rows:
+            with raw_rows(db, files, all_columns=True) as stream:
+                analyst.prepare_relations(db, as_of=builtins["as_of"], keep_input=True)
+            again = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
+            check_unchanged(rows_read, again)
+        else:
+            analyst.prepare_relations(db, as_of=builtins["as_of"], keep_input=False)
+        analyst.lock_down(db)
+        analyst.run_files(db, sql_files, params, builtins)
+
+    def close(self) -> None:
+        pass
