@@ -211,9 +211,9 @@ def static_problems(files: Sequence[AnalystFile], params: dict[str, str]) -> lis
                 continue
             missing = sorted(statements[0].named_parameters - set(BUILTIN_PARAMS) - params.keys() - f.defaults.keys())
             for name in missing:
-                line, column = _find_token(f.body, "$" + name)
+                line, column = find_token(f.body, "$" + name)
                 problems.append(Problem(
-                    f.path, f"parameter ${name} has no value", line, column, _line(f.body, line),
+                    f.path, f"parameter ${name} has no value", line, column, source_line(f.body, line),
                     hint=f"pass --param {name}=VALUE, or give it a default in the file: -- param: {name} = VALUE",
                 ))
     finally:
@@ -329,9 +329,9 @@ def _problem(f: AnalystFile, exc: duckdb.Error, offset: int) -> Problem:
     if position is not None:
         line, column = _line_column(f.body, position - offset)
     elif (token := re.search(r'"([^"]+)"|with name (\S+) does not exist', message)) is not None:
-        line, column = _find_token(f.body, token.group(1) or token.group(2))
+        line, column = find_token(f.body, token.group(1) or token.group(2))
     text = f"{kind}: {message}" if kind else message
-    return Problem(f.path, text, line, column, _line(f.body, line))
+    return Problem(f.path, text, line, column, source_line(f.body, line))
 
 
 def _parse_error(exc: duckdb.Error) -> tuple[str, str, int | None]:
@@ -359,7 +359,7 @@ def _line_column(text: str, byte_offset: int) -> tuple[int | None, int | None]:
     return line, column
 
 
-def _find_token(text: str, token: str) -> tuple[int | None, int | None]:
+def find_token(text: str, token: str) -> tuple[int | None, int | None]:
     """First line and column where `token` appears outside a comment (a best effort)."""
     pattern = re.compile(re.escape(token) + (r"\b" if token[-1:].isalnum() or token.endswith("_") else ""), re.IGNORECASE)
     for number, line in enumerate(text.splitlines(), start=1):
@@ -370,7 +370,7 @@ def _find_token(text: str, token: str) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _line(text: str, line: int | None) -> str | None:
+def source_line(text: str, line: int | None) -> str | None:
     if line is None:
         return None
     lines = text.splitlines()
@@ -431,7 +431,7 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
             for message, line, column in spark_problems(f.body):
                 if line is None:
                     line, column = _locate_construct(f.body, message)
-                problems.append(Problem(f.path, f"not portable to Spark: {message}", line, column, _line(f.body, line)))
+                problems.append(Problem(f.path, f"not portable to Spark: {message}", line, column, source_line(f.body, line)))
     order = {f.path: i for i, f in enumerate(files)}
     return sorted(problems, key=lambda p: (order.get(p.path, len(order)), p.line or 0))
 
@@ -439,4 +439,4 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
 def _locate_construct(text: str, message: str) -> tuple[int | None, int | None]:
     """The line of the construct a message names (`NAME()`), when the parser gave none."""
     name = re.search(r"(\w+)\(\)", message)
-    return _find_token(text, name.group(1) + "(") if name else (None, None)
+    return find_token(text, name.group(1) + "(") if name else (None, None)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..analyst import AnalystFile, AnalystSqlError, Problem, _find_token, _line, parameters
+from ..analyst import AnalystFile, AnalystSqlError, Problem, find_token, source_line, parameters
 from ..database import Database
 from ..errors import EngineError, InputError, first_line
 from ..portable import spark_problems, transpile
@@ -156,7 +156,7 @@ class SparkEngine:
                      params: dict[str, str], builtins: dict[str, Any], rows_read: list[int]) -> None:
         for f in sql_files:  # what would not run on Spark stops the run before any of it runs
             for message, line, column in spark_problems(f.body):
-                raise AnalystSqlError(Problem(f.path, message, line, column, _line(f.body, line)),
+                raise AnalystSqlError(Problem(f.path, message, line, column, source_line(f.body, line)),
                                       hint="keep analyst SQL in the portable subset (README: Scaling out)")
         self._upload("summary", db.arrow(Query("summary", "", "SELECT * FROM summary", "summarize")))
         self._upload("rules", db.arrow(Query("rules", "", "SELECT * FROM rules", "summarize")))
@@ -252,6 +252,6 @@ def _engine_error(block: Query, sql: str, exc: Exception) -> Exception:
 def _analyst_error(f: AnalystFile, exc: Exception) -> AnalystSqlError:
     text = " ".join(str(exc).split("\n")[0].split())
     name = re.search(r"`([^`]+)`", text)
-    line, column = _find_token(f.body, name.group(1).split("`.`")[-1]) if name else (None, None)
-    return AnalystSqlError(Problem(f.path, f"Spark: {text}", line, column, _line(f.body, line)),
+    line, column = find_token(f.body, name.group(1).split("`.`")[-1]) if name else (None, None)
+    return AnalystSqlError(Problem(f.path, f"Spark: {text}", line, column, source_line(f.body, line)),
                            hint="fix the file; `dqs sql check DIR --target spark` checks it without a cluster")
