@@ -333,3 +333,4 @@ SELECT
     CAST(latest_filtered_record_count AS BIGINT) AS latest_filtered_record_count,
     latest_level_of_execution
 FROM portable_staged
+WHERE NOT is_file_total

@@ -75,7 +75,10 @@ GROUP BY file_index
 -- Accepted rows per (in scope, key texts as read, results text, window bucket relative to
 -- $window_anchor): counts, and the values of the latest row by (date, file, line), whose
 -- position is one sortable text; rejected rows one by one, with their reasons and values.
+-- In the same pass (a second grouping set, `is_file_total`), the rows read per input file.
 SELECT
+    grouping(input_file_index) = 0 AS is_file_total,
+    input_file_index,
     accepted,
     in_scope,
     source,
@@ -103,6 +106,7 @@ SELECT
     arg_max(level_of_execution, position) AS latest_level_of_execution
 FROM (
     SELECT
+        file_index AS input_file_index,
         accepted,
         accepted AND ($as_of IS NULL OR business_date <= CAST($as_of AS DATE)) AS in_scope,
         CASE WHEN accepted THEN source END AS source,
@@ -147,10 +151,13 @@ FROM (
         CASE WHEN NOT accepted THEN filtered_record_count_clean END AS reject_filtered_record_count
     FROM checked_rows
 ) AS keyed
-GROUP BY accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results, window_bucket,
-         reject_file_index, reject_line, reject_reason, reject_source, reject_tenant_id, reject_dataset_uuid,
-         reject_dataset_name, reject_rule_code, reject_business_date, reject_dataset_record_count,
-         reject_filtered_record_count
+GROUP BY GROUPING SETS (
+    (accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results, window_bucket,
+     reject_file_index, reject_line, reject_reason, reject_source, reject_tenant_id, reject_dataset_uuid,
+     reject_dataset_name, reject_rule_code, reject_business_date, reject_dataset_record_count,
+     reject_filtered_record_count),
+    (input_file_index)
+)
 
 -- name: results
 -- Analysts' `results`: accepted rows in scope with trimmed texts, the status of their results

@@ -122,3 +122,12 @@ def test_duckdb_only_construct_is_refused_before_running(spark, tmp_path: Path) 
     result = run_dqs("summarize", GOLDEN / "contract" / "input.csv", "-o", out, "--engine", "spark", "--sql-dir", sql)
     assert result.returncode == 2, result.stderr
     assert "chart.sql:3:3" in result.stderr and "bar()" in result.stderr
+
+
+def test_a_wrong_guess_of_the_reference_date_is_corrected(spark, generated: Path, tmp_path: Path) -> None:
+    """Newest rows first: the tail of the file suggests an old R, so both engines read twice."""
+    log = tmp_path / "newest_first.csv"
+    pl.read_csv(generated / "log.csv", infer_schema=False).reverse().write_csv(log)
+    duck, spark_out, rd, rs = _both(spark, tmp_path, input=str(log), rules=generated / "rules.json")
+    assert rd["input_passes"] == rs["input_passes"] == 2
+    _assert_same(duck, spark_out, rd, rs)

@@ -20,12 +20,14 @@ from datetime import date
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..analyst import AnalystFile, AnalystSqlError, Problem, find_token, source_line, parameters
 from ..database import Database
 from ..errors import EngineError, InputError, first_line
 from ..portable import spark_problems, transpile
 from ..queries import Query, query
+from ..scan import guess_reference_date
 from ..sources import REQUIRED_COLUMNS, InputFiles
 from . import Progress, Staged, check_unchanged
 
@@ -135,22 +137,30 @@ class SparkEngine:
     # -- the Engine protocol -------------------------------------------------------------------
 
     def stage(self, db: Database, files: InputFiles, as_of: date | None, say: Progress) -> Staged:
+        """One pass over the input, anchored on R: with --as-of R is known; otherwise the pass
+        is anchored on the embedded engine's cheap guess and repeated when the guess was wrong."""
         say(f"Spark: reading {len(files.paths)} {files.format} file(s)")
         self._load_input(files, all_columns=False)
-        totals = self._arrow(query("portable.sql", "file_totals"), {"as_of": as_of}).to_pylist()
+        anchor = as_of if as_of is not None else guess_reference_date(db, files)
+        passes = 0
+        while True:
+            passes += 1
+            say(f"Spark: staging (pass {passes})")
+            staged = self._arrow(query("portable.sql", "staged"), {"as_of": as_of, "window_anchor": anchor})
+            totals = staged.filter(pc.field("is_file_total")).to_pylist()
+            reference = as_of if as_of is not None else _latest_date(staged)
+            if reference is None or reference == anchor:
+                break
+            anchor = reference
         rows_read = [0] * len(files.paths)
         for row in totals:
-            rows_read[row["file_index"]] = row["rows_read"]
-        latest = [row["latest_date"] for row in totals if row["latest_date"] is not None]
-        reference = as_of if as_of is not None else (max(latest) if latest else None)
-        say("Spark: staging")
-        staged = self._arrow(query("portable.sql", "staged"), {"as_of": as_of, "window_anchor": reference})
+            rows_read[row["input_file_index"]] = row["row_count"]
         db.register("portable_staged", staged)
         try:
             db.execute(query("ingest.sql", "staged_from_portable"))
         finally:
             db.unregister("portable_staged")
-        return Staged(reference, 2, rows_read)
+        return Staged(reference, passes, rows_read)
 
     def run_analysis(self, db: Database, files: InputFiles, sql_files: Sequence[AnalystFile], keep_rows: bool,
                      params: dict[str, str], builtins: dict[str, Any], rows_read: list[int]) -> None:
@@ -226,6 +236,13 @@ def _quiet_jvm_logs() -> None:
         fh.write(_LOG4J.format(level=level))
     os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-java-options -Dlog4j2.configurationFile={path} pyspark-shell"
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def _latest_date(staged: pa.Table) -> date | None:
+    """R from a staging pass: the date part of the greatest latest-row key in scope."""
+    rows = staged.filter(pc.and_(pc.invert(staged["is_file_total"]), pc.fill_null(staged["in_scope"], False)))
+    latest = pc.max(rows["latest_key"]).as_py() if rows.num_rows else None
+    return None if latest is None else date.fromisoformat(latest[:10])
 
 
 def _quiet_python_logs() -> None:
