@@ -131,3 +131,17 @@ def test_a_wrong_guess_of_the_reference_date_is_corrected(spark, generated: Path
     duck, spark_out, rd, rs = _both(spark, tmp_path, input=str(log), rules=generated / "rules.json")
     assert rd["input_passes"] == rs["input_passes"] == 2
     _assert_same(duck, spark_out, rd, rs)
+
+
+def test_a_directory_of_files_matches(spark, generated: Path, tmp_path: Path) -> None:
+    """Several files: file order and per-file line numbers (rejects, latest-row ties) agree."""
+    frame = pl.read_csv(generated / "log.csv", infer_schema=False)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    third = frame.height // 3
+    for index, start in enumerate((0, third, 2 * third)):
+        part = frame.slice(start, third if index < 2 else frame.height - start)
+        part.write_csv(folder / f"part-{2 - index}.csv")  # sorted path order is not write order
+    duck, spark_out, rd, rs = _both(spark, tmp_path, input=str(folder), rules=generated / "rules.json")
+    assert len(rd["input_files"]) == 3 and rd["rows_rejected"] > 0
+    _assert_same(duck, spark_out, rd, rs)

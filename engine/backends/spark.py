@@ -91,18 +91,22 @@ class SparkEngine:
     def _load_input(self, files: InputFiles, all_columns: bool) -> None:
         """`raw_rows`: the required columns as text (extra columns as read, when asked), the
         file's position in sorted path order and the 1-based data line in its file."""
-        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         frames = []
         extra = [c for c in files.columns if c not in REQUIRED_COLUMNS] if all_columns else []
         for index, path in enumerate(files.paths):
             if files.format == "csv":
-                # multiLine keeps each file in one partition, read in order: ids follow lines
+                # multiLine reads a file whole, as one partition, in order: the position of a row
+                # in its partition (monotonically_increasing_id minus the partition's offset,
+                # partition << 33) is its data line - 1, with no sort or shuffle
                 frame = self.spark.read.csv(str(path), header=True, inferSchema=False, multiLine=True,
                                             escape='"', mode="FAILFAST", encoding="UTF-8")
-                frame = frame.withColumn("_dqs_id", F.monotonically_increasing_id())
-                frame = frame.withColumn(LINE_NUMBER, F.row_number().over(Window.orderBy("_dqs_id")).cast("bigint"))
+                frame = frame.withColumn(
+                    LINE_NUMBER,
+                    (F.monotonically_increasing_id() - F.shiftleft(F.spark_partition_id().cast("bigint"), 33) + 1)
+                    .cast("bigint"),
+                )
             else:
                 frame = self.spark.read.parquet(str(path))
                 frame = frame.withColumn(LINE_NUMBER, (F.col("_metadata.row_index") + 1).cast("bigint"))
