@@ -369,8 +369,10 @@ def _interrupted() -> ExitCode:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, render errors once on stderr, exit with an ExitCode."""
+    as_command = argv is None  # the process is dqs: its signal handling is ours to set
     try:
-        _forward_interrupts()
+        if as_command:
+            _forward_interrupts()
         code = app(args=argv, standalone_mode=False, prog_name="dqs")
         if code == ExitCode.INTERRUPTED:  # typer returns Ctrl-C inside a command as exit code 130
             code = _interrupted()
@@ -390,16 +392,23 @@ def main(argv: list[str] | None = None) -> None:
         from dqs.engine.database import interrupted
 
         if interrupted(exc):  # Ctrl-C that reached a DuckDB call outside the engine's wrappers
-            _ignore_interrupts()
-            sys.exit(int(_interrupted()))
-        if os.environ.get("DQS_DEBUG"):
+            code = _interrupted()
+        elif os.environ.get("DQS_DEBUG"):
             raise
-        render.error(
-            f"unexpected {type(exc).__name__}: {first_line(exc)}",
-            hint="this is a bug or an environment problem; rerun with DQS_DEBUG=1 for details",
-        )
-        code = ExitCode.FAILURE
-    _ignore_interrupts()  # the outcome is decided: a late Ctrl-C must not turn it into a signal death
+        else:
+            render.error(
+                f"unexpected {type(exc).__name__}: {first_line(exc)}",
+                hint="this is a bug or an environment problem; rerun with DQS_DEBUG=1 for details",
+            )
+            code = ExitCode.FAILURE
+    if as_command:
+        _ignore_interrupts()  # the outcome is decided: a late Ctrl-C must not turn it into a signal death
+        if code == ExitCode.INTERRUPTED:
+            # the run has cleaned up (finally blocks); skip interpreter teardown, where a Ctrl-C
+            # still pending in a library thread can end the process by the signal instead
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(int(ExitCode.INTERRUPTED))
     sys.exit(int(code or 0))
 
 

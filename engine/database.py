@@ -35,8 +35,12 @@ def interrupt_all() -> None:
 
 
 def interrupted(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.InterruptException) or (
-        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+    """Whether a DuckDB error stands for Ctrl-C: a query interrupted by `interrupt_all`, or a
+    KeyboardInterrupt raised in Python code DuckDB was calling (an Arrow stream being read)."""
+    return (
+        isinstance(exc, duckdb.InterruptException)
+        or (isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
+        or (isinstance(exc, duckdb.Error) and "KeyboardInterrupt" in str(exc))
     )
 
 
