@@ -252,7 +252,7 @@ def prepare_relations(db: Database, *, as_of: Any, keep_input: bool) -> None:
     """Build `results` and `daily` (when asked), then hide the engine's own tables."""
     if keep_input:
         db.execute(query("analyst.sql", "create_results"), {"as_of": as_of})
-        db.execute(query("analyst.sql", "create_daily"))
+        db.create_table("daily", query("portable.sql", "daily"))
     db.execute(query("analyst.sql", "drop_internals"))
     db.unregister("input_files")
 
@@ -266,24 +266,19 @@ def run_files(db: Database, files: Sequence[AnalystFile], params: dict[str, str]
     """Create one table per file, in order. At run time the first problem raises; `dqs sql
     check` (stop_at_first=False) collects them all."""
     problems: list[Problem] = []
-    parser = _parser()
-    try:
-        for f in files:
-            statement = parser.extract_statements(f.body)[0]
-            values = {**builtins, **f.defaults, **params}
-            bound = {k: values[k] for k in statement.named_parameters}
-            prefix = _CREATE_PREFIX.format(name=f.name)
-            try:
-                db.con.execute(prefix + f.body, bound or None).fetchall()
-            except (duckdb.Error, RuntimeError) as exc:
-                if interrupted(exc):
-                    raise KeyboardInterrupt from None
-                problem = _problem(f, exc, offset=len(prefix.encode()))
-                if stop_at_first:
-                    raise _as_error(problem, exc) from exc
-                problems.append(problem)
-    finally:
-        parser.close()
+    for f in files:
+        values = {**builtins, **f.defaults, **params}
+        bound = {k: values[k] for k in parameters(f)}
+        prefix = _CREATE_PREFIX.format(name=f.name)
+        try:
+            db.con.execute(prefix + f.body, bound or None).fetchall()
+        except (duckdb.Error, RuntimeError) as exc:
+            if interrupted(exc):
+                raise KeyboardInterrupt from None
+            problem = _problem(f, exc, offset=len(prefix.encode()))
+            if stop_at_first:
+                raise _as_error(problem, exc) from exc
+            problems.append(problem)
     return problems
 
 
@@ -306,7 +301,7 @@ def write_outputs(db: Database, files: Sequence[AnalystFile], path_for, spill: P
     try:
         for f in files:
             for suffix, block in ((".csv", "write_output_csv"), (".parquet", "write_output_parquet")):
-                reader = db.con.sql(f'SELECT * FROM "{f.name}"').to_arrow_reader(100_000)
+                reader = db.table_reader(f.name)
                 writer.register("analyst_output", reader)
                 try:
                     writer.execute(query("analyst.sql", block), {"path": str(path_for(f.name + suffix))})

@@ -94,6 +94,21 @@ class Database:
         rows = self._fetch(query, params)  # read fully: DuckDB 2 refuses new work otherwise
         return rows[0][0] if rows else None
 
+    def create_table(self, name: str, query: Query, params: dict[str, Any] | None = None) -> None:
+        """A table `name` holding the result of `query` (for SELECT blocks shared with other engines)."""
+        try:
+            self.relation(query, params).create(name)
+        except (duckdb.Error, RuntimeError) as exc:
+            raise self._error(query, exc) from exc
+
+    def table(self, name: str) -> pa.Table:
+        """A whole table or view, read as Arrow."""
+        return self.con.table(name).to_arrow_table()
+
+    def table_reader(self, name: str, batch_rows: int = 100_000) -> pa.RecordBatchReader:
+        """A whole table or view as a stream of Arrow batches."""
+        return self.con.table(name).to_arrow_reader(batch_rows)
+
     def register(self, name: str, data: Any) -> None:
         self.con.register(name, data)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the test suite from a bare Python: creates .venv if needed, installs dqs with its test
-# extras, runs pytest. Extra arguments go to pytest.
+# extras (DQS_EXTRAS, default "test"), runs pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install --quiet --upgrade pip
-.venv/bin/pip install --quiet -e '.[test]'
+.venv/bin/pip install --quiet -e ".[${DQS_EXTRAS:-test}]"
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

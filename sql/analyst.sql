@@ -1,5 +1,5 @@
 -- The relations analysts' SQL files read (see sql/README.md for the contract): `results`,
--- `daily`, `summary` and `rules`. They are built after the summary, before the analyst files run
+-- `daily` (portable.sql's block, shared with the Spark engine), `summary` and `rules`. They are built after the summary, before the analyst files run
 -- with external access off and the configuration locked.
 
 -- name: create_results
@@ -35,21 +35,6 @@ SELECT
 FROM checked AS c
 JOIN statuses AS s ON s.results = c.results
 JOIN input_files AS f ON f.file_index = c.file_index
-
--- name: create_daily
--- `daily`: per series (dataset_uuid, rule_code) and business date, the pass, fail and
--- unknown-status rows and all runs.
-CREATE OR REPLACE TEMP TABLE daily AS
-SELECT
-    dataset_uuid,
-    rule_code,
-    business_date,
-    count(*) FILTER (WHERE status = 'pass') AS passes,
-    count(*) FILTER (WHERE status = 'fail') AS fails,
-    count(*) FILTER (WHERE status = 'unknown') AS unknown,
-    count(*) AS runs
-FROM results
-GROUP BY dataset_uuid, rule_code, business_date
 
 -- name: no_rows
 -- The columns and types of `raw_rows`, without its rows (`dqs sql check` binds against them).

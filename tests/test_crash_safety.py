@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -48,23 +49,31 @@ def _leftovers(out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir() if p.name.startswith(".dqs-"))
 
 
+@dataclass(frozen=True)
+class Runs:
+    small: Path  # log A
+    large: Path  # log B
+    state_a: dict[str, str]
+    state_b: dict[str, str]
+    outputs_a: Path  # the output directory of a finished run of A
+    outputs_b: Path  # and of B
+    wall_b: float  # seconds a whole run of B takes
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory):
-    """A small log A and a larger log B, each summarized once: their complete output sets and
-    the wall time of B."""
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """A small log A and a larger log B, each summarized once."""
     tmp = tmp_path_factory.mktemp("crash")
     small, large = tmp / "a.csv", tmp / "b.csv"
     generate_log(GenerateOptions(rows=2_000, output=small, seed=1))
     generate_log(GenerateOptions(rows=400_000, output=large, seed=2, malformed_share=0.01))
-    states = {}
-    for name, log in (("a", small), ("b", large)):
-        out = tmp / f"ref-{name}"
-        started = time.monotonic()
-        process = _start(log, out)
-        assert process.wait() == 0, process.stderr.read()
-        states[name] = (_state(out), time.monotonic() - started)
-    assert states["a"][0] != states["b"][0]
-    return small, large, states["a"][0], states["b"][0], states["b"][1]
+    _finished_run(small, tmp / "ref-a")
+    started = time.monotonic()
+    _finished_run(large, tmp / "ref-b")
+    wall_b = time.monotonic() - started
+    runs = Runs(small, large, _state(tmp / "ref-a"), _state(tmp / "ref-b"), tmp / "ref-a", tmp / "ref-b", wall_b)
+    assert runs.state_a != runs.state_b
+    return runs
 
 
 def _restore(out: Path, reference: Path) -> None:
@@ -76,21 +85,19 @@ def _restore(out: Path, reference: Path) -> None:
         (out / path.name).write_bytes(path.read_bytes())
 
 
-def _previous_run(small: Path, out: Path) -> None:
-    process = _start(small, out)
+def _finished_run(log: Path, out: Path) -> None:
+    process = _start(log, out)
     assert process.wait() == 0, process.stderr.read()
 
 
 def test_sigkill_at_random_moments_never_leaves_a_mixed_directory(runs, tmp_path: Path) -> None:
-    small, large, state_a, state_b, wall_b = runs
+    small, large, state_a, state_b, wall_b = runs.small, runs.large, runs.state_a, runs.state_b, runs.wall_b
     out = tmp_path / "out"
-    _previous_run(small, out)
-    reference = tmp_path / "ref-a"
-    _previous_run(small, reference)
+    _finished_run(small, out)
     rng = random.Random(20261130)
     seen = {"previous": 0, "new": 0, "rolled forward": 0}
     for _ in range(KILLS):
-        _restore(out, reference)
+        _restore(out, runs.outputs_a)
         process = _start(large, out)
         time.sleep(rng.uniform(0.0, wall_b * 1.1))
         process.send_signal(signal.SIGKILL)
@@ -104,18 +111,17 @@ def test_sigkill_at_random_moments_never_leaves_a_mixed_directory(runs, tmp_path
         assert state in (state_a, state_b), "output directory holds a mixed or partial set"
         seen["previous" if state == state_a else "new"] += 1
     # the next run cleans up what the killed runs left (staging, spill folders)
-    _previous_run(small, out)
+    _finished_run(small, out)
     assert _leftovers(out) == [] and _state(out) == state_a
     print(f"kills: {KILLS}, outcomes: {seen}")
 
 
 def test_a_killed_commit_is_rolled_forward_by_the_next_run(runs, tmp_path: Path) -> None:
     """The rare case the random kills may miss: a run killed between two renames."""
-    small, large, state_a, state_b, _ = runs
+    small, state_a, state_b = runs.small, runs.state_a, runs.state_b
     out = tmp_path / "out"
-    _previous_run(small, out)
-    staged = tmp_path / "new"
-    _previous_run(large, staged)
+    _finished_run(small, out)
+    staged = runs.outputs_b
     staging = out / ".dqs-staging-999999999-x"
     staging.mkdir()
     names = sorted(state_b)
@@ -130,9 +136,9 @@ def test_a_killed_commit_is_rolled_forward_by_the_next_run(runs, tmp_path: Path)
 
 
 def test_ctrl_c_stops_promptly_with_exit_130_and_cleans_up(runs, tmp_path: Path) -> None:
-    small, large, state_a, _, wall_b = runs
+    small, large, state_a, wall_b = runs.small, runs.large, runs.state_a, runs.wall_b
     out = tmp_path / "out"
-    _previous_run(small, out)
+    _finished_run(small, out)
     for fraction in (0.3, 0.6):
         process = _start(large, out)
         deadline = time.monotonic() + 60
@@ -154,7 +160,7 @@ def test_ctrl_c_stops_promptly_with_exit_130_and_cleans_up(runs, tmp_path: Path)
 
 
 def test_two_runs_into_one_directory_leave_one_complete_set(runs, tmp_path: Path) -> None:
-    small, large, state_a, state_b, _ = runs
+    small, large, state_a, state_b = runs.small, runs.large, runs.state_a, runs.state_b
     out = tmp_path / "out"
     first, second = _start(large, out), _start(small, out)
     assert first.wait() == 0 and second.wait() == 0, first.stderr.read() + second.stderr.read()

@@ -172,12 +172,15 @@ class SparkEngine:
             for message, line, column in spark_problems(f.body):
                 raise AnalystSqlError(Problem(f.path, message, line, column, source_line(f.body, line)),
                                       hint="keep analyst SQL in the portable subset (README: Scaling out)")
-        self._upload("summary", db.arrow(Query("summary", "", "SELECT * FROM summary", "summarize")))
-        self._upload("rules", db.arrow(Query("rules", "", "SELECT * FROM rules", "summarize")))
+        self._upload("summary", db.table("summary"))
+        self._upload("rules", db.table("rules"))
         if keep_rows:
             self._load_input(files, all_columns=True)
-            self._upload("statuses", db.arrow(Query("statuses", "", "SELECT * FROM statuses", "ingest.sql")))
-            self._upload("input_files", db.arrow(Query("input_files", "", "SELECT * FROM input_files", "summarize")))
+            # read once for every file that uses results or daily (Spark views are recomputed
+            # on each use); the row count check below fills the cache
+            self.spark.catalog.cacheTable("checked_rows")
+            self._upload("statuses", db.table("statuses"))
+            self._upload("input_files", db.table("input_files"))
             self._view("results", query("portable.sql", "results"), builtins, sql=self._results_sql())
             self._view("daily", query("portable.sql", "daily"))
             again = self._arrow(query("portable.sql", "file_totals"), {"as_of": None}).to_pylist()
@@ -185,15 +188,24 @@ class SparkEngine:
             for row in again:
                 counts[row["file_index"]] = row["rows_read"]
             check_unchanged(rows_read, counts)
-        for f in sql_files:
-            values = {**builtins, **f.defaults, **params}
-            try:
-                frame = self.spark.sql(transpile(f.body), args={k: values[k] for k in parameters(f)} or None)
-                frame.createOrReplaceTempView(f.name)
-                output = frame.toArrow()
-            except Exception as exc:
-                raise _analyst_error(f, exc) from exc
-            db.register(f.name, output)
+        persisted = []
+        try:
+            for f in sql_files:
+                values = {**builtins, **f.defaults, **params}
+                try:
+                    frame = self.spark.sql(transpile(f.body), args={k: values[k] for k in parameters(f)} or None)
+                    frame = frame.persist()  # later files may read this output by name
+                    persisted.append(frame)
+                    frame.createOrReplaceTempView(f.name)
+                    output = frame.toArrow()
+                except Exception as exc:
+                    raise _analyst_error(f, exc) from exc
+                db.register(f.name, output)
+        finally:  # only what this run cached: the session may be shared
+            for frame in persisted:
+                frame.unpersist()
+            if keep_rows:
+                self.spark.catalog.uncacheTable("checked_rows")
 
     def _results_sql(self) -> str:
         import sqlglot
