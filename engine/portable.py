@@ -7,7 +7,7 @@ table functions, constructs sqlglot cannot translate), with the line and column 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 
 from .errors import InputError
@@ -44,10 +44,18 @@ def dialect():
     return DqsSpark
 
 
-def transpile(sql: str) -> str:
-    """One DuckDB statement as Spark SQL; `$name` parameters become `:name` markers."""
+def transpile(sql: str, extra_columns: Sequence[str] = (), table: str | None = None) -> str:
+    """One DuckDB SELECT as Spark SQL; `$name` parameters become `:name` markers.
+    `extra_columns` are appended to the select list (as quoted identifiers of `table`)."""
     sqlglot = _sqlglot()
-    return sqlglot.transpile(sql, read="duckdb", write=dialect(), unsupported_level=sqlglot.ErrorLevel.RAISE)[0]
+    if not extra_columns:
+        return sqlglot.transpile(sql, read="duckdb", write=dialect(), unsupported_level=sqlglot.ErrorLevel.RAISE)[0]
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for name in extra_columns:
+        tree = tree.select(exp.column(name, table=table, quoted=True), copy=False)
+    return tree.sql(dialect=dialect(), unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
 # functions sqlglot parses as known expressions that Spark still lacks

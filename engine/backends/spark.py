@@ -124,19 +124,9 @@ class SparkEngine:
             raw = raw.unionByName(frame, allowMissingColumns=True)
         raw.createOrReplaceTempView("raw_rows")
         self.columns = tuple(extra)
-        self._view("checked_rows", query("portable.sql", "checked_rows"), sql=self._checked_rows_sql(extra))
-
-    def _checked_rows_sql(self, extra: Sequence[str]) -> str:
-        """checked_rows, carrying the extra input columns (identifiers added by sqlglot)."""
-        import sqlglot
-        from sqlglot import exp
-
-        from ..portable import dialect
-
-        tree = sqlglot.parse_one(query("portable.sql", "checked_rows").sql, read="duckdb")
-        for name in extra:
-            tree = tree.select(exp.column(name, quoted=True), copy=False)
-        return tree.sql(dialect=dialect())
+        # the extra input columns ride along, as identifiers added by sqlglot
+        block = query("portable.sql", "checked_rows")
+        self._view("checked_rows", block, sql=transpile(block.sql, extra_columns=extra))
 
     # -- the Engine protocol -------------------------------------------------------------------
 
@@ -181,7 +171,8 @@ class SparkEngine:
             self.spark.catalog.cacheTable("checked_rows")
             self._upload("statuses", db.table("statuses"))
             self._upload("input_files", db.table("input_files"))
-            self._view("results", query("portable.sql", "results"), builtins, sql=self._results_sql())
+            block = query("portable.sql", "results")
+            self._view("results", block, builtins, sql=transpile(block.sql, extra_columns=self.columns, table="c"))
             self._view("daily", query("portable.sql", "daily"))
             again = self._arrow(query("portable.sql", "file_totals"), {"as_of": None}).to_pylist()
             counts = [0] * len(files.paths)
@@ -206,17 +197,6 @@ class SparkEngine:
                 frame.unpersist()
             if keep_rows:
                 self.spark.catalog.uncacheTable("checked_rows")
-
-    def _results_sql(self) -> str:
-        import sqlglot
-        from sqlglot import exp
-
-        from ..portable import dialect
-
-        tree = sqlglot.parse_one(query("portable.sql", "results").sql, read="duckdb")
-        for name in self.columns:
-            tree = tree.select(exp.column(name, table="c", quoted=True), copy=False)
-        return tree.sql(dialect=dialect())
 
     def _upload(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
