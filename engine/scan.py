@@ -5,6 +5,10 @@ file in sorted path order) and `_dqs_line_number` (1-based data row within its f
 excluded). DuckDB's CSV reader has no row number and `WITH ORDINALITY` serialises the scan, so
 CSV goes through Polars' parallel reader, which numbers rows, and reaches DuckDB as a stream of
 Arrow batches. Parquet is read by DuckDB itself, which knows each row's position in its file.
+
+The summary's staging pass over CSV usually runs in Polars instead (csv_stage.py); this row
+stream serves what needs every row in DuckDB: analysts' `results`, training series, and CSV
+files that csv_stage.suits() turns away.
 """
 
 from __future__ import annotations
@@ -144,9 +148,11 @@ class CsvStream:
 
 def csv_read_error(stream: CsvStream) -> InputError | None:
     """Translate a Polars failure inside the stream into an error that names the file."""
-    if stream.failed is None:
-        return None
-    path, exc = stream.failed
+    return None if stream.failed is None else csv_file_error(*stream.failed)
+
+
+def csv_file_error(path: Path, exc: BaseException) -> InputError:
+    """A Polars failure reading a CSV file, as an error that names the file."""
     text = first_line(exc)
     hint = "check the file is UTF-8 CSV with a comma delimiter and one header row"
     if "more fields" in text:

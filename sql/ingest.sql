@@ -241,6 +241,63 @@ GROUP BY accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule
 CREATE OR REPLACE TEMP TABLE staged AS
 SELECT * FROM dqs_stage_rows(CAST($window_anchor AS DATE), CAST($as_of AS DATE))
 
+-- name: csv_irregular_rows
+-- CSV input is staged by Polars (engine/csv_stage.py) into `csv_staged`: regular rows already
+-- aggregated, every other row as read, one per line. Those others become `raw_rows` here, so
+-- stage_input checks them with the same SQL as any input.
+CREATE OR REPLACE TEMP VIEW raw_rows AS
+SELECT
+    source,
+    tenant_id,
+    dataset_uuid,
+    dataset_name,
+    rule_code,
+    irregular_business_date AS business_date,
+    results,
+    level_of_execution,
+    irregular_attribute_name AS attribute_name,
+    irregular_dataset_record_count AS dataset_record_count,
+    irregular_filtered_record_count AS filtered_record_count,
+    file_index AS _dqs_file_index,
+    irregular_line AS _dqs_line_number
+FROM csv_staged
+WHERE NOT regular
+
+-- name: drop_csv_irregular_rows
+DROP VIEW IF EXISTS raw_rows
+
+-- name: unordered_inserts
+-- `staged` is only ever aggregated, so its rows need not keep their order (halves the insert).
+SET preserve_insertion_order = false
+
+-- name: ordered_inserts
+RESET preserve_insertion_order
+
+-- name: staged_from_csv
+-- Adds the regular CSV rows that Polars aggregated to `staged` (which stage_input made from the
+-- others). Their position is (days since 0001-01-01) << $line_bits | line, within their file;
+-- it becomes the packed position of dqs_stage_rows, which adds the file.
+INSERT INTO staged BY NAME
+SELECT
+    true AS accepted,
+    in_scope,
+    source,
+    tenant_id,
+    dataset_uuid,
+    dataset_name,
+    rule_code,
+    results,
+    window_bucket,
+    row_count,
+    ((CAST(latest_position AS HUGEINT) >> $line_bits) << 80)
+        + (CAST(file_index AS HUGEINT) << 48)
+        + (latest_position & ((CAST(1 AS BIGINT) << $line_bits) - 1)) AS latest_position,
+    latest_dataset_record_count,
+    latest_filtered_record_count,
+    level_of_execution AS latest_level_of_execution
+FROM csv_staged
+WHERE regular
+
 -- name: reference_date
 -- R: the latest business date among the accepted rows in scope.
 SELECT DATE '0001-01-01' + CAST(max(latest_position) >> 80 AS INTEGER) FROM staged WHERE in_scope

@@ -29,7 +29,8 @@ row = st.fixed_dictionaries(
             st.builds(lambda o: (BASE + timedelta(days=o)).isoformat(), st.sampled_from(OFFSETS) | st.integers(-420, 0)),
             st.builds(lambda o, t: (BASE + timedelta(days=o)).isoformat() + t,
                       st.sampled_from(OFFSETS), texts(["T08:00:00", " 23:59", "T"])),
-            texts(["", "2024-02-30", "2024-1-1", "30/06/2024", "2024-06-31", " 2024-06-01 ", "0000-01-01"]),
+            texts(["", "2024-02-30", "2024-1-1", "30/06/2024", "2024-06-31", " 2024-06-01 ", "0000-01-01",
+                   "2024-06-30x", "2024-06-30 ", "2024-06-30\t", "+024-06-30", "02024-6-30", "2024-06-3"]),
         ),
         "results": texts([
             '{"result": "pass"}', '{"result": "fail"}', '{"result": "PASS"}', '{"result": " Fail "}',
@@ -40,7 +41,8 @@ row = st.fixed_dictionaries(
         ]),
         "level_of_execution": texts(["DATASET", "ATTRIBUTE", "", " x "]),
         "attribute_name": texts(["", "col"]),
-        "dataset_record_count": texts(["10", "10.0", "10.", "0", "007", "12.5", "-3", "1e3", "", " 5 ", "99999999999999999999"]),
+        "dataset_record_count": texts(["10", "10.0", "10.", "0", "007", "12.5", "-3", "1e3", "", " 5 ", "99999999999999999999",
+                                       "+5", "-0", "5.0.0", ".0", "0.0", "9223372036854775807", "9223372036854775808.0"]),
         "filtered_record_count": texts(["3", "3.00", "0", "x", ""]),
     }
 )
@@ -53,7 +55,7 @@ RULES = {
 }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(__import__("os").environ.get("DQS_PROPERTY_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(row, max_size=40), as_of=st.none() | st.sampled_from([BASE, BASE - timedelta(days=45)]),
        with_rules=st.booleans())
 def test_summary_matches_reference(tmp_path_factory, rows, as_of, with_rules):

@@ -8,8 +8,9 @@ build analysts' `results` and run their files) and a small part after it (status
 summary, the output files), which always runs in the embedded DuckDB connection `db`. An
 `Engine` does the row-level part and leaves its results in `db`:
 
-- `DuckDBEngine` (backends/duckdb.py, default) does it in `db` itself, with the fast SQL of
-  `ingest.sql`;
+- `DuckDBEngine` (backends/duckdb.py, default) does it on this machine: Parquet in `db` with
+  the fast SQL of `ingest.sql`, CSV in Polars' streaming engine (csv_stage.py), which hands
+  `db` the aggregate and the rows for ingest.sql's checks;
 - `SparkEngine` (backends/spark.py) does it on a Spark cluster with `portable.sql` and analysts'
   files transpiled by sqlglot, and brings the aggregated tables back to `db` as Arrow.
 """

@@ -8,6 +8,8 @@ from typing import Any
 
 from .. import analyst
 from ..analyst import AnalystFile
+from ..csv_stage import stage_csv
+from ..csv_stage import suits as csv_suits
 from ..database import Database
 from ..queries import query
 from ..scan import guess_reference_date, parquet_rows_per_file, raw_rows
@@ -25,12 +27,17 @@ class DuckDBEngine:
         anchored on a cheap guess and repeated with the true R (which every pass computes) when
         the guess was wrong."""
         anchor = as_of if as_of is not None else guess_reference_date(db, files)
+        # CSV: Polars stages most inputs (csv_stage.py); the rest stream their rows into DuckDB
+        by_polars = files.format == "csv" and csv_suits(files.paths)
         passes = 0
         while True:
             passes += 1
-            with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows")) as stream:
-                db.execute(query("ingest.sql", "stage_input"), {"as_of": as_of, "window_anchor": anchor})
-            rows = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
+            if by_polars:
+                rows = stage_csv(db, files.paths, anchor, as_of, on_file=_file_progress(say, len(files.paths)))
+            else:
+                with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows")) as stream:
+                    db.execute(query("ingest.sql", "stage_input"), {"as_of": as_of, "window_anchor": anchor})
+                rows = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
             reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
             if reference is None or reference == anchor:
                 return Staged(reference, passes, rows)
@@ -52,3 +59,10 @@ class DuckDBEngine:
 
     def close(self) -> None:
         pass
+
+
+def _file_progress(say: Progress, count: int):
+    def report(index: int, path) -> None:
+        say(f"reading CSV file {index + 1} of {count}: {path.name}" if count > 1 else f"reading {path.name}")
+
+    return report
