@@ -78,17 +78,14 @@ def _regular(business_date: pl.Expr, dataset_record_count: pl.Expr, filtered_rec
     ).fill_null(False)
 
 
-def _window_bucket(day: pl.Expr, anchor: date | None) -> pl.Expr:
-    """3: within a month of the anchor, 2: three months, 1: twelve months, 0: older (ingest.sql)."""
+# the rolling windows of SPEC §4, in days before the anchor (as ingest.sql's window_bucket)
+WINDOWS = {"rows_in_12m": 365, "rows_in_3m": 90, "rows_in_1m": 30}
+
+
+def _in_window(day: pl.Expr, anchor: date | None, days: int) -> pl.Expr:
     if anchor is None:
-        return pl.lit(0, dtype=pl.Int32)
-    return (
-        pl.when(day >= pl.lit(anchor) - pl.duration(days=30)).then(3)
-        .when(day >= pl.lit(anchor) - pl.duration(days=90)).then(2)
-        .when(day >= pl.lit(anchor) - pl.duration(days=365)).then(1)
-        .otherwise(0)
-        .cast(pl.Int32)
-    )
+        return pl.lit(False)
+    return day >= pl.lit(anchor) - pl.duration(days=days)
 
 
 def _read(path: Path) -> pl.LazyFrame:
@@ -115,12 +112,12 @@ def _read(path: Path) -> pl.LazyFrame:
 
 
 def staging_query(path: Path, anchor: date | None, as_of: date | None) -> pl.LazyFrame:
-    """One file's staging: regular rows aggregated per (scope, key texts, results, level,
-    window), every other row a group of its own carrying its texts (the `csv_staged` schema)."""
+    """One file's staging: regular rows aggregated per (scope, key texts, results, level) with
+    their counts per window, every other row a group of its own carrying its texts (the
+    `csv_staged` schema)."""
     regular = pl.col("regular")
     frame = _read(path).with_columns(
         in_scope=regular & (pl.col("day") <= as_of) if as_of is not None else regular,
-        window_bucket=pl.when(regular).then(_window_bucket(pl.col("day"), anchor)),
         position=pl.when(regular).then(
             (pl.col("day").cast(pl.Int64) + _DAYS_0001_TO_1970) * (1 << LINE_BITS) + pl.col(LINE)
         ),
@@ -134,9 +131,11 @@ def staging_query(path: Path, anchor: date | None, as_of: date | None) -> pl.Laz
     # without --as-of every regular row is in scope: one grouping key fewer
     scope = ["in_scope"] if as_of is not None else []
     return frame.group_by(
-        *scope, *KEYS, "results", "level_of_execution", "window_bucket", "irregular_line", *PASSED_THROUGH,
+        *scope, *KEYS, "results", "level_of_execution", "irregular_line", *PASSED_THROUGH,
     ).agg(
         pl.len().cast(pl.Int64).alias("row_count"),
+        # rows per window as counts, not as a grouping key: fewer groups, less memory
+        *[_in_window(pl.col("day"), anchor, days).sum().cast(pl.Int64).alias(name) for name, days in WINDOWS.items()],
         pl.col("position").max().alias("latest_position"),
         # position is unique within the file, so "the value at the greatest position" is exact
         pl.col("latest_dataset_record_count").max_by("position"),

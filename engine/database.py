@@ -14,6 +14,7 @@ from .errors import EngineError, InputError, first_line
 from .queries import Query
 
 DEFAULT_MEMORY_LIMIT = "1GB"
+_BINARY_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
 MEMORY_LIMIT_ENV = "DQS_MEMORY_LIMIT"
 
 
@@ -118,6 +119,12 @@ class Database:
             self.con.unregister(name)
         except duckdb.Error:
             pass
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        """DuckDB's memory limit in bytes, as DuckDB understood it (e.g. '244.1 MiB')."""
+        number, unit = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0].split()
+        return int(float(number) * _BINARY_UNITS[unit])
 
     def close(self) -> None:
         _OPEN.discard(self)

@@ -13,6 +13,7 @@ files that csv_stage.suits() turns away.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +31,11 @@ from .sources import REQUIRED_COLUMNS, InputFiles
 
 QUEUE_BATCHES = 4
 BATCH_ROWS = 100_000
+# Under a small memory limit the stream holds less: smaller batches, fewer of them, and Polars'
+# CSV reader reading smaller chunks (POLARS_CSV_CHUNK_SIZE, bytes, read when a query starts).
+LEAN_QUEUE_BATCHES = 2
+LEAN_BATCH_ROWS = 20_000
+LEAN_CSV_CHUNK_BYTES = 256 << 10
 FILE_INDEX = "_dqs_file_index"
 LINE_NUMBER = "_dqs_line_number"
 
@@ -53,6 +59,7 @@ class CsvStream:
     rows_per_file: list[int] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C arrived while DuckDB was reading the stream
     on_rows: Callable[[int], None] | None = None  # told the running total of rows read
+    lean: bool = False  # hold as little as possible in flight (a small --memory-limit)
 
     def _frame(self, index: int, path: Path) -> pl.LazyFrame:
         frame = pl.scan_csv(
@@ -90,7 +97,8 @@ class CsvStream:
         """
         schema = self.schema()
         self.rows_per_file = [0] * len(self.paths)
-        batches: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        batches: queue.Queue = queue.Queue(maxsize=LEAN_QUEUE_BATCHES if self.lean else QUEUE_BATCHES)
+        batch_rows = LEAN_BATCH_ROWS if self.lean else BATCH_ROWS
         cancelled = threading.Event()
 
         def produce() -> None:
@@ -101,7 +109,8 @@ class CsvStream:
                         batches.put((index, frame))
                         return cancelled.is_set()  # True stops the engine early
 
-                    self._frame(index, path).sink_batches(deliver, chunk_size=BATCH_ROWS)
+                    with _csv_chunk_bytes(LEAN_CSV_CHUNK_BYTES if self.lean else None):
+                        self._frame(index, path).sink_batches(deliver, chunk_size=batch_rows)
                     if cancelled.is_set():
                         return
                 batches.put(_DONE)
@@ -146,6 +155,22 @@ class CsvStream:
         return pa.RecordBatchReader.from_batches(self.schema(), self.batches())
 
 
+@contextmanager
+def _csv_chunk_bytes(size: int | None) -> Iterator[None]:
+    if size is None:
+        yield
+        return
+    before = os.environ.get("POLARS_CSV_CHUNK_SIZE")
+    os.environ["POLARS_CSV_CHUNK_SIZE"] = str(size)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("POLARS_CSV_CHUNK_SIZE", None)
+        else:
+            os.environ["POLARS_CSV_CHUNK_SIZE"] = before
+
+
 def csv_read_error(stream: CsvStream) -> InputError | None:
     """Translate a Polars failure inside the stream into an error that names the file."""
     return None if stream.failed is None else csv_file_error(*stream.failed)
@@ -171,7 +196,7 @@ def parquet_rows_per_file(files: InputFiles) -> list[int]:
 
 @contextmanager
 def raw_rows(db: Database, files: InputFiles, on_rows: Callable[[int], None] | None = None,
-             all_columns: bool = False) -> Iterator[CsvStream | None]:
+             all_columns: bool = False, lean: bool = False) -> Iterator[CsvStream | None]:
     """`raw_rows` (and the row-checking macros bound to it) for the duration of the block: a
     view over Parquet, or a CSV stream, which is yielded so its row counts can be read. A query
     that fails because a CSV file could not be read is re-raised naming that file. CSV streams
@@ -182,7 +207,7 @@ def raw_rows(db: Database, files: InputFiles, on_rows: Callable[[int], None] | N
     else:
         # a stream of Arrow batches: Polars parses on its threads while DuckDB aggregates
         extra = tuple(c for c in files.columns if c not in REQUIRED_COLUMNS) if all_columns else ()
-        stream = CsvStream(files.paths, REQUIRED_COLUMNS + extra, on_rows=on_rows)
+        stream = CsvStream(files.paths, REQUIRED_COLUMNS + extra, on_rows=on_rows, lean=lean)
         db.register("raw_rows", stream.reader())
     try:
         db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`

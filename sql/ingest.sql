@@ -220,12 +220,15 @@ SELECT
     dataset_name,
     rule_code,
     results,
-    window_bucket,
     reject_file_index AS file_index,
     reject_line,
     reject_reason,
     rejected_values,
     count(*) AS row_count,
+    -- rows per rolling window as counts, not as a grouping key: fewer groups, less memory
+    count(*) FILTER (WHERE window_bucket >= 1) AS rows_in_12m,
+    count(*) FILTER (WHERE window_bucket >= 2) AS rows_in_3m,
+    count(*) FILTER (WHERE window_bucket >= 3) AS rows_in_1m,
     max(row_position) AS latest_position,
     arg_max(dataset_record_count, row_position) AS latest_dataset_record_count,
     arg_max(filtered_record_count, row_position) AS latest_filtered_record_count,
@@ -233,7 +236,7 @@ SELECT
 FROM dqs_checked_rows(dqs_window_anchor, dqs_as_of)
 -- the reject columns are NULL for accepted rows, and make each rejected row a group of its own
 GROUP BY accepted, in_scope, source, tenant_id, dataset_uuid, dataset_name, rule_code, results,
-         window_bucket, reject_file_index, reject_line, reject_reason, rejected_values
+         reject_file_index, reject_line, reject_reason, rejected_values
 
 -- name: stage_input
 -- The staging pass over the whole input, anchored on $window_anchor, with rows after $as_of
@@ -287,8 +290,10 @@ SELECT
     dataset_name,
     rule_code,
     results,
-    window_bucket,
     row_count,
+    rows_in_12m,
+    rows_in_3m,
+    rows_in_1m,
     ((CAST(latest_position AS HUGEINT) >> $line_bits) << 80)
         + (CAST(file_index AS HUGEINT) << 48)
         + (latest_position & ((CAST(1 AS BIGINT) << $line_bits) - 1)) AS latest_position,
@@ -319,8 +324,10 @@ SELECT
     dqs_trim(s.dataset_name) AS dataset_name,
     dqs_trim(s.rule_code) AS rule_code,
     s.results,
-    s.window_bucket,
     s.row_count,
+    s.rows_in_12m,
+    s.rows_in_3m,
+    s.rows_in_1m,
     s.latest_position,
     s.latest_dataset_record_count,
     s.latest_filtered_record_count,
@@ -372,7 +379,6 @@ SELECT
     dataset_name,
     rule_code,
     results,
-    CAST(window_bucket AS INTEGER) AS window_bucket,
     CAST(file_index AS INTEGER) AS file_index,
     CAST(reject_line AS BIGINT) AS reject_line,
     reject_reason,
@@ -383,6 +389,9 @@ SELECT
         'dataset_record_count': reject_dataset_record_count,
         'filtered_record_count': reject_filtered_record_count} END AS rejected_values,
     CAST(row_count AS BIGINT) AS row_count,
+    CASE WHEN window_bucket >= 1 THEN CAST(row_count AS BIGINT) ELSE 0 END AS rows_in_12m,
+    CASE WHEN window_bucket >= 2 THEN CAST(row_count AS BIGINT) ELSE 0 END AS rows_in_3m,
+    CASE WHEN window_bucket >= 3 THEN CAST(row_count AS BIGINT) ELSE 0 END AS rows_in_1m,
     (CAST(CAST(left(latest_key, 10) AS DATE) - DATE '0001-01-01' AS HUGEINT) << 80)
         + (CAST(substring(latest_key, 11, 10) AS HUGEINT) << 48)
         + CAST(substring(latest_key, 21, 19) AS HUGEINT) AS latest_position,

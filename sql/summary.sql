@@ -19,12 +19,12 @@ WITH grouped AS (
         arg_max(latest_level_of_execution, latest_position) AS level_of_execution_latest,
         CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_total,
         CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_total,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass' AND window_bucket >= 3), 0) AS BIGINT) AS pass_count_1m,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail' AND window_bucket >= 3), 0) AS BIGINT) AS fail_count_1m,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass' AND window_bucket >= 2), 0) AS BIGINT) AS pass_count_3m,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail' AND window_bucket >= 2), 0) AS BIGINT) AS fail_count_3m,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass' AND window_bucket >= 1), 0) AS BIGINT) AS pass_count_12m,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail' AND window_bucket >= 1), 0) AS BIGINT) AS fail_count_12m
+        CAST(coalesce(sum(rows_in_1m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_1m,
+        CAST(coalesce(sum(rows_in_1m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_1m,
+        CAST(coalesce(sum(rows_in_3m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_3m,
+        CAST(coalesce(sum(rows_in_3m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_3m,
+        CAST(coalesce(sum(rows_in_12m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_12m,
+        CAST(coalesce(sum(rows_in_12m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_12m
     FROM group_statuses
     GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
 ),

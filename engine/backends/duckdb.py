@@ -17,6 +17,9 @@ from ..sources import InputFiles
 from . import Progress, Staged, check_unchanged, throttled
 
 
+POLARS_STAGING_MIN_MEMORY = 900 << 20  # the default --memory-limit, 1GB, is 953.6 MiB
+
+
 class DuckDBEngine:
     """The embedded engine: everything runs in `db`."""
 
@@ -27,15 +30,18 @@ class DuckDBEngine:
         anchored on a cheap guess and repeated with the true R (which every pass computes) when
         the guess was wrong."""
         anchor = as_of if as_of is not None else guess_reference_date(db, files)
-        # CSV: Polars stages most inputs (csv_stage.py); the rest stream their rows into DuckDB
-        by_polars = files.format == "csv" and csv_suits(files.paths)
+        # CSV: Polars stages most inputs (csv_stage.py); the rest stream their rows into DuckDB.
+        # Polars holds its aggregate outside DuckDB's limit (about 0.9 GB at 10M generated rows),
+        # so under a smaller limit the stream, whose aggregate DuckDB bounds, keeps the promise.
+        bounded = db.memory_limit_bytes < POLARS_STAGING_MIN_MEMORY
+        by_polars = files.format == "csv" and not bounded and csv_suits(files.paths)
         passes = 0
         while True:
             passes += 1
             if by_polars:
                 rows = stage_csv(db, files.paths, anchor, as_of, on_file=_file_progress(say, len(files.paths)))
             else:
-                with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows")) as stream:
+                with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows"), lean=bounded) as stream:
                     db.execute(query("ingest.sql", "stage_input"), {"as_of": as_of, "window_anchor": anchor})
                 rows = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
             reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
