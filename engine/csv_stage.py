@@ -28,7 +28,7 @@ import pyarrow as pa
 from .database import Database
 from .errors import InputError
 from .queries import query
-from .scan import csv_file_error
+from .scan import LEAN_CSV_CHUNK_BYTES, csv_chunk_bytes, csv_file_error
 from .sources import REQUIRED_COLUMNS
 
 KEYS = ("source", "tenant_id", "dataset_uuid", "dataset_name", "rule_code")
@@ -190,15 +190,17 @@ def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
 
 
 def stage_csv(db: Database, paths: tuple[Path, ...], anchor: date | None, as_of: date | None,
-              on_file: Callable[[int, Path], None] | None = None) -> list[int]:
-    """Fill `staged` in `db` from the CSV files; returns the rows read per file."""
+              on_file: Callable[[int, Path], None] | None = None, lean: bool = False) -> list[int]:
+    """Fill `staged` in `db` from the CSV files; returns the rows read per file. `lean` (a small
+    --memory-limit) reads smaller chunks: slower, and about 200 MB less at 10M rows."""
     parts: list[pa.Table] = []
     rows_per_file: list[int] = []
     for index, path in enumerate(paths):
         if on_file is not None:
             on_file(index, path)
         try:
-            part = _collect(staging_query(path, anchor, as_of))
+            with csv_chunk_bytes(LEAN_CSV_CHUNK_BYTES if lean else None):
+                part = _collect(staging_query(path, anchor, as_of))
         except KeyboardInterrupt:
             raise
         except (pl.exceptions.PolarsError, OSError) as exc:

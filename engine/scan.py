@@ -109,7 +109,7 @@ class CsvStream:
                         batches.put((index, frame))
                         return cancelled.is_set()  # True stops the engine early
 
-                    with _csv_chunk_bytes(LEAN_CSV_CHUNK_BYTES if self.lean else None):
+                    with csv_chunk_bytes(LEAN_CSV_CHUNK_BYTES if self.lean else None):
                         self._frame(index, path).sink_batches(deliver, chunk_size=batch_rows)
                     if cancelled.is_set():
                         return
@@ -156,7 +156,8 @@ class CsvStream:
 
 
 @contextmanager
-def _csv_chunk_bytes(size: int | None) -> Iterator[None]:
+def csv_chunk_bytes(size: int | None) -> Iterator[None]:
+    """Polars' CSV reader reads `size`-byte chunks in the queries started inside the block."""
     if size is None:
         yield
         return

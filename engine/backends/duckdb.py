@@ -17,7 +17,7 @@ from ..sources import InputFiles
 from . import Progress, Staged, check_unchanged, throttled
 
 
-POLARS_STAGING_MIN_MEMORY = 900 << 20  # the default --memory-limit, 1GB, is 953.6 MiB
+LEAN_BELOW_MEMORY = 900 << 20  # the default --memory-limit, 1GB, is 953.6 MiB
 
 
 class DuckDBEngine:
@@ -31,17 +31,18 @@ class DuckDBEngine:
         the guess was wrong."""
         anchor = as_of if as_of is not None else guess_reference_date(db, files)
         # CSV: Polars stages most inputs (csv_stage.py); the rest stream their rows into DuckDB.
-        # Polars holds its aggregate outside DuckDB's limit (about 0.9 GB at 10M generated rows),
-        # so under a smaller limit the stream, whose aggregate DuckDB bounds, keeps the promise.
-        bounded = db.memory_limit_bytes < POLARS_STAGING_MIN_MEMORY
-        by_polars = files.format == "csv" and not bounded and csv_suits(files.paths)
+        # Polars' memory is outside DuckDB's limit, so under a limit below the default both read
+        # leaner (smaller chunks and batches), trading speed for memory.
+        lean = db.memory_limit_bytes < LEAN_BELOW_MEMORY
+        by_polars = files.format == "csv" and csv_suits(files.paths)
         passes = 0
         while True:
             passes += 1
             if by_polars:
-                rows = stage_csv(db, files.paths, anchor, as_of, on_file=_file_progress(say, len(files.paths)))
+                rows = stage_csv(db, files.paths, anchor, as_of, on_file=_file_progress(say, len(files.paths)),
+                                 lean=lean)
             else:
-                with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows"), lean=bounded) as stream:
+                with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows"), lean=lean) as stream:
                     db.execute(query("ingest.sql", "stage_input"), {"as_of": as_of, "window_anchor": anchor})
                 rows = stream.rows_per_file if stream is not None else parquet_rows_per_file(files)
             reference = as_of if as_of is not None else db.scalar(query("ingest.sql", "reference_date"))
