@@ -118,9 +118,8 @@ def staging_query(path: Path, anchor: date | None, as_of: date | None) -> pl.Laz
     regular = pl.col("regular")
     frame = _read(path).with_columns(
         in_scope=regular & (pl.col("day") <= as_of) if as_of is not None else regular,
-        position=pl.when(regular).then(
-            (pl.col("day").cast(pl.Int64) + _DAYS_0001_TO_1970) * (1 << LINE_BITS) + pl.col(LINE)
-        ),
+        # (also computed for irregular rows, which are groups of their own: SQL ignores it there)
+        position=(pl.col("day").cast(pl.Int64) + _DAYS_0001_TO_1970) * (1 << LINE_BITS) + pl.col(LINE),
         # grouping keys of every row: the status is parsed once per distinct results text later,
         # and the latest row's level is the level of the staged row that holds it
         results=pl.col("results").fill_null(""),

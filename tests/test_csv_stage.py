@@ -77,3 +77,14 @@ def test_a_large_file_of_mostly_irregular_rows_takes_the_row_stream(tmp_path: Pa
     monkeypatch.setattr(csv_stage, "SAMPLED_FILE_BYTES", 0)  # sample even these small files
     assert csv_stage.suits((clean,))
     assert not csv_stage.suits((clean, padded))
+
+
+def test_a_small_memory_limit_reads_leaner_to_the_same_outputs(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    generate_log(GenerateOptions(rows=40_000, output=log, seed=9, malformed_share=0.01))
+    default = summarize(SummarizeOptions(input=str(log), output_dir=tmp_path / "default"))
+    lean = summarize(SummarizeOptions(input=str(log), output_dir=tmp_path / "lean", memory_limit="256MB"))
+    assert lean.memory_limit == "256MB"
+    for name in OUTPUTS:
+        assert (tmp_path / "default" / name).read_bytes() == (tmp_path / "lean" / name).read_bytes(), name
+    assert {k: default.as_dict()[k] for k in COUNTS} == {k: lean.as_dict()[k] for k in COUNTS}

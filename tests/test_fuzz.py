@@ -70,7 +70,8 @@ def test_random_csv_never_crashes(data: bytes, tmp_path: Path, capsys: pytest.Ca
     code = exited.value.code
     stderr = capsys.readouterr().err
     assert code in (0, 2), stderr
-    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
+    # "dqs: error: unexpected ..." is how a bug is rendered; decoders may say "unexpected end of data"
+    assert "Traceback" not in stderr and "dqs: error: unexpected" not in stderr, stderr
     if code == 0:
         report = json.loads((out / "run_report.json").read_text())
         assert report["rows_accepted"] + report["rows_rejected"] == report["rows_read"]
