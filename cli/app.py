@@ -43,7 +43,7 @@ def summarize(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the outputs are written.")] = ...,  # type: ignore[assignment]
     as_of: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD; later rows are ignored.")] = None,
     memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling, e.g. 256MB, 2GB (default: $DQS_MEMORY_LIMIT or 1GB); larger data spills to disk.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads (default: all cores).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads of DuckDB and Polars (default: all cores).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no end-of-run summary.")] = False,
     profile: Annotated[bool, typer.Option("--profile", help="Also show wall time, CPU time, peak RSS and rows/s per stage.")] = False,
     sql_dir: Annotated[Optional[list[Path]], typer.Option("--sql-dir", help="Folder of analyst .sql files to run after the summary (repeatable; default: $DQS_SQL_DIR). Each NAME.sql writes NAME.csv and NAME.parquet.")] = None,
@@ -56,6 +56,9 @@ def summarize(
     from dqs.engine.analyst import parse_params, sql_dirs
     from dqs.engine.summarize import SummarizeOptions
     from dqs.engine.summarize import summarize as run_summary
+
+    if threads and "polars" not in sys.modules:  # Polars sizes its pool once, when it loads
+        os.environ["POLARS_MAX_THREADS"] = str(threads)
 
     options = SummarizeOptions(
         input=input,
