@@ -35,7 +35,7 @@ BATCH_ROWS = 100_000
 # CSV reader reading smaller chunks (POLARS_CSV_CHUNK_SIZE, bytes, read when a query starts).
 LEAN_QUEUE_BATCHES = 2
 LEAN_BATCH_ROWS = 20_000
-LEAN_CSV_CHUNK_BYTES = 256 << 10
+LEAN_CSV_CHUNK_BYTES = 1 << 20
 FILE_INDEX = "_dqs_file_index"
 LINE_NUMBER = "_dqs_line_number"
 
