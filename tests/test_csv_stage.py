@@ -68,15 +68,17 @@ def test_latest_row_among_regular_and_irregular_rows_of_one_day(tmp_path: Path, 
     assert report["rows_accepted"] == 5
 
 
-def test_a_large_file_of_mostly_irregular_rows_takes_the_row_stream(tmp_path: Path, monkeypatch) -> None:
+def test_a_large_file_of_mostly_irregular_rows_or_distinct_groups_takes_the_row_stream(tmp_path: Path, monkeypatch) -> None:
     base = {"tenant_id": "t", "dataset_uuid": "u", "dataset_name": "n", "rule_code": "101",
             "business_date": "2025-01-02", "results": "", "level_of_execution": "", "attribute_name": "",
             "dataset_record_count": "1", "filtered_record_count": "1"}
     padded = write_log(tmp_path / "padded.csv", [{**base, "source": " s"}] * 50)
     clean = write_log(tmp_path / "clean.csv", [{**base, "source": "s"}] * 50)
+    distinct = write_log(tmp_path / "distinct.csv", [{**base, "source": "s", "dataset_uuid": f"u{i}"} for i in range(50)])
     monkeypatch.setattr(csv_stage, "SAMPLED_FILE_BYTES", 0)  # sample even these small files
     assert csv_stage.suits((clean,))
     assert not csv_stage.suits((clean, padded))
+    assert not csv_stage.suits((distinct,))  # every row its own group: DuckDB bounds that one
 
 
 def test_a_small_memory_limit_reads_leaner_to_the_same_outputs(tmp_path: Path) -> None:
