@@ -9,7 +9,8 @@ DuckDB, where the SQL of `ingest.sql` decides about the other rows exactly as it
 Parquet input (`staged_from_csv`).
 
 A row is regular when its values are canonical: keys that start with a visible character, a
-`YYYY-MM-DD` business date, record counts of plain digits. For such a row every rule of SPEC §2
+`YYYY-MM-DD` business date (alone or followed by a time), record counts of plain digits (or with
+one `.0`). For such a row every rule of SPEC §2
 reduces to "the value as read", so the recognizer below is deliberately narrow: a row it does not
 recognise costs a trip through the SQL checks, never a different answer. Keys may still end in
 white space; they are trimmed after the pass, once per distinct value, as for every input.
@@ -35,7 +36,8 @@ KEYS = ("source", "tenant_id", "dataset_uuid", "dataset_name", "rule_code")
 LINE = "_dqs_line_number"
 # Within one file a row's position is (days since 0001-01-01) << LINE_BITS | line, an Int64 that
 # orders rows by (business date, line); staged_from_csv widens it to the packed HUGEINT of
-# ingest.sql, which adds the file. 22 bits of days leave 41 bits for the line.
+# ingest.sql, which adds the file. Days up to 9999-12-31 take 22 bits: with 40 for the line,
+# the position fits in a signed Int64.
 LINE_BITS = 40
 MAX_LINES = (1 << LINE_BITS) - 1
 _DAYS_0001_TO_1970 = (date(1970, 1, 1) - date(1, 1, 1)).days
@@ -199,7 +201,7 @@ def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
 def stage_csv(db: Database, paths: tuple[Path, ...], anchor: date | None, as_of: date | None,
               on_file: Callable[[int, Path], None] | None = None, lean: bool = False) -> list[int]:
     """Fill `staged` in `db` from the CSV files; returns the rows read per file. `lean` (a small
-    --memory-limit) reads smaller chunks: slower, and about 200 MB less at 10M rows."""
+    --memory-limit) reads smaller chunks: slower, and leaner."""
     parts: list[pa.Table] = []
     rows_per_file: list[int] = []
     for index, path in enumerate(paths):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from .. import analyst
@@ -68,8 +69,8 @@ class DuckDBEngine:
         pass
 
 
-def _file_progress(say: Progress, count: int):
-    def report(index: int, path) -> None:
+def _file_progress(say: Progress, count: int) -> Callable[[int, Path], None]:
+    def report(index: int, path: Path) -> None:
         say(f"reading CSV file {index + 1} of {count}: {path.name}" if count > 1 else f"reading {path.name}")
 
     return report
