@@ -32,14 +32,16 @@ def _both_paths(monkeypatch: pytest.MonkeyPatch, tmp: Path, log: str, **options)
     return polars.as_dict(), stream.as_dict()
 
 
-@pytest.mark.parametrize("as_of", [None, date(2025, 3, 1)])
-def test_polars_staging_equals_the_row_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_of) -> None:
+@pytest.mark.parametrize(("as_of", "memory_limit"), [(None, None), (date(2025, 3, 1), None), (None, "256MB")])
+def test_polars_staging_equals_the_row_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_of,
+                                              memory_limit) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
     # two files, malformed rows in both (rejects name file and line), statuses of every kind
     for seed, name in ((5, "a.csv"), (6, "b.csv")):
         generate_log(GenerateOptions(rows=30_000, output=logs / name, seed=seed, malformed_share=0.03))
-    polars, stream = _both_paths(monkeypatch, tmp_path, str(logs), as_of=as_of)
+    # "256MB": both paths in their lean form (smaller chunks and batches)
+    polars, stream = _both_paths(monkeypatch, tmp_path, str(logs), as_of=as_of, memory_limit=memory_limit)
     assert polars["rows_rejected"] > 0
     assert {k: polars[k] for k in COUNTS} == {k: stream[k] for k in COUNTS}
 

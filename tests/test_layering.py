@@ -6,17 +6,17 @@ import subprocess
 import sys
 
 
-def test_engine_does_not_import_typer_or_rich() -> None:
-    code = (
-        "import sys\n"
-        "import dqs.engine, dqs.engine.summarize, dqs.engine.generate, dqs.engine.rules\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'click', 'dqs.cli'))\n"
-        "bad += sorted(m for m in sys.modules if m.startswith('dqs.cli'))\n"
-        "bad += sorted(m for m in sys.modules if m.split('.')[0] == 'pandas')\n"
-        "print(','.join(bad))\n"
-    )
+def _modules_loaded_by(statements: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `statements`."""
+    code = statements + "\nimport sys\nprint(','.join(sorted(sys.modules)))\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
+    return set(result.stdout.strip().split(","))
+
+
+def test_engine_does_not_import_typer_or_rich() -> None:
+    loaded = _modules_loaded_by("import dqs.engine, dqs.engine.summarize, dqs.engine.generate, dqs.engine.rules")
+    bad = sorted(m for m in loaded if m.split(".")[0] in ("typer", "rich", "click", "pandas") or m.startswith("dqs.cli"))
+    assert bad == []
 
 
 def test_python_dash_m_entry_point() -> None:
@@ -26,12 +26,7 @@ def test_python_dash_m_entry_point() -> None:
 
 
 def test_the_default_engine_never_imports_spark_or_sqlglot() -> None:
-    code = (
-        "import sys\n"
-        "from dqs.engine.backends import open_engine\n"
-        "import dqs.engine.summarize\n"
-        "open_engine('duckdb')\n"
-        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j', 'sqlglot'))))\n"
+    loaded = _modules_loaded_by(
+        "from dqs.engine.backends import open_engine\nimport dqs.engine.summarize\nopen_engine('duckdb')"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
+    assert sorted(m for m in loaded if m.split(".")[0] in ("pyspark", "py4j", "sqlglot")) == []

@@ -9,8 +9,7 @@ from typing import Any
 
 from .. import analyst
 from ..analyst import AnalystFile
-from ..csv_stage import stage_csv
-from ..csv_stage import suits as csv_suits
+from ..csv_stage import stage_csv, suits as csv_suits
 from ..database import Database
 from ..queries import query
 from ..scan import guess_reference_date, parquet_rows_per_file, raw_rows
