@@ -50,3 +50,20 @@ def test_gate_cli_reads_pytest_benchmark_json(tmp_path: Path) -> None:
             capture_output=True, text=True, cwd=Path(__file__).parents[1],
         )
         assert proc.returncode == expected, proc.stdout + proc.stderr
+
+
+def test_breakdown_steps_run_and_report_against_the_floor(tmp_path: Path) -> None:
+    """Every step of `python -m dqs.bench.breakdown` runs on a real (small) generated log, and
+    the table divides each best time by the floor's best."""
+    from bench.breakdown import format_runs, steps
+    from bench.runner import run_measured
+
+    log = tmp_path / "log.csv"
+    subprocess.run([sys.executable, "-m", "dqs", "generate", "--rows", "2000", "--output", str(log)], check=True)
+    for name, cmd in steps(log, tmp_path / "out").items():
+        _, peak, code, tail = run_measured(cmd)
+        assert code == 0, f"{name}: {tail}"
+        assert peak > 0
+    table = format_runs({"floor": [(2.0, 100.0), (1.0, 90.0)], "dqs-summarize": [(1.5, 300.0), (3.0, 310.0)]})
+    assert table.splitlines()[1].split()[:4] == ["floor", "1.00", "1.00", "100"]
+    assert table.splitlines()[2].split()[:4] == ["dqs-summarize", "1.50", "1.50", "310"]
