@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .runner import FLOOR_SCRIPT, SIZES, _dqs, ensure_input, run_measured
+from .runner import FLOOR_SCRIPT, SIZES, TYPED_COLUMNS, dqs_command, ensure_input, run_measured
 
 POLARS_PARSE = """
 import sys, polars as pl
@@ -44,9 +44,7 @@ print(staging_query(Path(sys.argv[1]), date(2026, 10, 30), None).collect(engine=
 
 DUCKDB_GROUP_BY = """
 import sys, duckdb
-types = {'source': 'VARCHAR', 'tenant_id': 'VARCHAR', 'dataset_uuid': 'VARCHAR', 'dataset_name': 'VARCHAR',
-         'rule_code': 'VARCHAR', 'business_date': 'DATE', 'results': 'VARCHAR', 'level_of_execution': 'VARCHAR',
-         'attribute_name': 'VARCHAR', 'dataset_record_count': 'BIGINT', 'filtered_record_count': 'BIGINT'}
+types = %r  # read as the floor reads
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 con.execute("SET preserve_insertion_order = false")
@@ -60,7 +58,7 @@ print(rows.aggregate('''
     arg_max(dataset_record_count, business_date),
     arg_max(filtered_record_count, business_date)''',
     'source, tenant_id, dataset_uuid, dataset_name, rule_code, results, level_of_execution').count('*').fetchall())
-"""
+""" % (TYPED_COLUMNS,)
 
 
 def steps(path: Path, out: Path) -> dict[str, list[str]]:
@@ -70,7 +68,7 @@ def steps(path: Path, out: Path) -> dict[str, list[str]]:
         "polars-parse": python + [POLARS_PARSE, str(path)],
         "polars-staging": python + [POLARS_STAGING, str(path)],
         "duckdb-group-by": python + [DUCKDB_GROUP_BY, str(path)],
-        "dqs-summarize": _dqs() + ["summarize", str(path), "--output-dir", str(out), "--quiet"],
+        "dqs-summarize": dqs_command() + ["summarize", str(path), "--output-dir", str(out), "--quiet"],
     }
 
 

@@ -109,7 +109,7 @@ def data_dir() -> Path:
     return path
 
 
-def _dqs() -> list[str]:
+def dqs_command() -> list[str]:
     return [sys.executable, "-m", "dqs"]
 
 
@@ -133,19 +133,24 @@ def ensure_input(size: str, fmt: str) -> Path:
     path = data_dir() / f"results-{size}.{suffix}"
     if not path.exists():
         wall, _, code, tail = run_measured(
-            _dqs() + ["generate", "--rows", str(SIZES[size]), "--seed", str(SEED), "--output", str(path)]
+            dqs_command() + ["generate", "--rows", str(SIZES[size]), "--seed", str(SEED), "--output", str(path)]
         )
         if code != 0:
             raise RuntimeError(f"generating {path} failed: {tail}")
     return path
 
 
+# the input columns as the floor reads them, typed
+TYPED_COLUMNS = {
+    "source": "VARCHAR", "tenant_id": "VARCHAR", "dataset_uuid": "VARCHAR", "dataset_name": "VARCHAR",
+    "rule_code": "VARCHAR", "business_date": "DATE", "results": "VARCHAR", "level_of_execution": "VARCHAR",
+    "attribute_name": "VARCHAR", "dataset_record_count": "BIGINT", "filtered_record_count": "BIGINT",
+}
+
 FLOOR_SCRIPT = """
 import sys, duckdb
 path, fmt = sys.argv[1], sys.argv[2]
-cols = {'source': 'VARCHAR', 'tenant_id': 'VARCHAR', 'dataset_uuid': 'VARCHAR', 'dataset_name': 'VARCHAR',
-        'rule_code': 'VARCHAR', 'business_date': 'DATE', 'results': 'VARCHAR', 'level_of_execution': 'VARCHAR',
-        'attribute_name': 'VARCHAR', 'dataset_record_count': 'BIGINT', 'filtered_record_count': 'BIGINT'}
+cols = %r
 con = duckdb.connect()
 con.execute('SET enable_progress_bar = false')
 if fmt == 'requests':
@@ -160,7 +165,7 @@ def agg(c, t):
     return f'sum(length("{c}"))' if t == 'VARCHAR' else f'max("{c}" + 1)' if t == 'DATE' else f'sum("{c}")'
 aggs = ', '.join(['count(*)'] + [agg(c, t) for c, t in cols.items()])
 print(source.aggregate(aggs).fetchall())
-"""
+""" % (TYPED_COLUMNS,)
 
 
 def measure_floor(path: Path, fmt: str) -> tuple[float, float]:
@@ -182,7 +187,7 @@ def ensure_model(size: str) -> Path:
     model = data_dir() / f"model-{size}"
     if not model.exists():
         log = ensure_input(size, "csv")
-        _, _, code, tail = run_measured(_dqs() + ["train", str(log), "--model", str(model)])
+        _, _, code, tail = run_measured(dqs_command() + ["train", str(log), "--model", str(model)])
         if code != 0:
             raise RuntimeError(f"training {model} failed: {tail}")
     return model
@@ -210,13 +215,13 @@ def _command(case: Case, out: Path) -> tuple[list[str], Path]:
     """The dqs command line of a case, and the input file its floor reads."""
     if case.command == "train":
         path = ensure_input(case.size, case.format)
-        return _dqs() + ["train", str(path), "--model", str(out / "model")], path
+        return dqs_command() + ["train", str(path), "--model", str(out / "model")], path
     if case.command == "batch-predict":
         requests = ensure_requests(case.size)
-        return _dqs() + ["batch-predict", "--model", str(ensure_model(case.size)), "--input", str(requests),
+        return dqs_command() + ["batch-predict", "--model", str(ensure_model(case.size)), "--input", str(requests),
                          "--output", str(out / "predictions.csv")], requests
     path = ensure_input(case.size, case.format)
-    cmd = _dqs() + ["summarize", str(path), "--output-dir", str(out), "--quiet"]
+    cmd = dqs_command() + ["summarize", str(path), "--output-dir", str(out), "--quiet"]
     if case.memory_limit:
         cmd += ["--memory-limit", case.memory_limit]
     return cmd, path

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.compare import compare, load_results
+from conftest import run_dqs
 
 BASELINE = {"tolerance": 0.25, "cases": {"summarize-csv-1m": {"ratio": 2.0, "ceiling_mb": 700}}}
 
@@ -59,7 +60,7 @@ def test_breakdown_steps_run_and_report_against_the_floor(tmp_path: Path) -> Non
     from bench.runner import run_measured
 
     log = tmp_path / "log.csv"
-    subprocess.run([sys.executable, "-m", "dqs", "generate", "--rows", "2000", "--output", str(log)], check=True)
+    assert run_dqs("generate", "--rows", "2000", "--output", log).returncode == 0
     for name, cmd in steps(log, tmp_path / "out").items():
         _, peak, code, tail = run_measured(cmd)
         assert code == 0, f"{name}: {tail}"
