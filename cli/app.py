@@ -36,11 +36,27 @@ def _parse_date(value: str | None, option: str) -> date | None:
         raise InputError(f"{option} {value!r} is not a date", hint="write dates as YYYY-MM-DD") from None
 
 
+def _parse_timestamp(value: str | None, option: str):
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a timestamp",
+                         hint="write e.g. 2026-12-01T06:00:00 (UTC) or 2026-12-01T07:00:00+01:00") from None
+
+
 @app.command()
 def summarize(
-    input: Annotated[str, typer.Argument(help="Results log: a CSV/.csv.gz/Parquet file, a directory or a glob.")],
+    input: Annotated[Optional[str], typer.Argument(help="Results log: a CSV/.csv.gz/Parquet file, a directory or a glob (with --store: ingested first; optional).")] = None,
     rules: Annotated[Optional[Path], typer.Argument(help="Rules metadata JSON (optional).")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the outputs are written.")] = ...,  # type: ignore[assignment]
+    rules_option: Annotated[Optional[Path], typer.Option("--rules", help="Rules metadata JSON (the same as the RULES argument).")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="History store (created if missing): INPUT, if given, is ingested into it, then the store is summarized.")] = None,
+    store_version: Annotated[Optional[int], typer.Option(min=0, help="With --store: summarize the store as it was at this version (`dqs store history`).")] = None,
+    ingested_before: Annotated[Optional[str], typer.Option(help="With --store: summarize the store as it was before this time (ISO 8601, UTC unless it says otherwise).")] = None,
     as_of: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD; later rows are ignored.")] = None,
     memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling, e.g. 256MB, 2GB (default: $DQS_MEMORY_LIMIT or 1GB); larger data spills to disk.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads of DuckDB and Polars (default: all cores).")] = None,
@@ -52,7 +68,11 @@ def summarize(
     spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL for --engine spark (default: local[*], or the SPARK_HOME setup).")] = None,
 ) -> None:
     """Summarize a results log into full_summary.csv, nl_all_rows.txt, summary.parquet,
-    rejects.csv and run_report.json in OUTPUT_DIR (plus one table per analyst SQL file)."""
+    rejects.csv and run_report.json in OUTPUT_DIR (plus one table per analyst SQL file).
+
+    With --store, the daily run: INPUT (if given) is ingested into the history store, then the
+    store is summarized; the outputs equal a one-shot run over every ingested file in ingest
+    order. --as-of, --store-version and --ingested-before reproduce earlier summaries."""
     from dqs.engine.analyst import parse_params, sql_dirs
     from dqs.engine.summarize import SummarizeOptions
     from dqs.engine.summarize import summarize as run_summary
@@ -60,10 +80,22 @@ def summarize(
     if threads and "polars" not in sys.modules:  # Polars sizes its pool once, when it loads
         os.environ["POLARS_MAX_THREADS"] = str(threads)
 
+    if rules is not None and rules_option is not None:
+        raise InputError("the rules file is given twice (RULES and --rules)", hint="give it once")
+    if input is None and store is None:
+        raise InputError("summarize needs INPUT, or --store DIR", hint="see `dqs summarize --help`")
+    if store is not None and input is not None and rules is None and input.lower().endswith(".json"):
+        raise InputError(f"{input} looks like a rules file, but it stands where INPUT (a results log) goes",
+                         hint=f"to summarize the store alone, pass it as --rules {input}")
+    if store is None and (store_version is not None or ingested_before is not None):
+        raise InputError("--store-version and --ingested-before need --store", hint="add --store DIR")
     options = SummarizeOptions(
         input=input,
         output_dir=output_dir,
-        rules=rules,
+        rules=rules or rules_option,
+        store=store,
+        store_version=store_version,
+        ingested_before=_parse_timestamp(ingested_before, "--ingested-before"),
         as_of=_parse_date(as_of, "--as-of"),
         memory_limit=memory_limit,
         threads=threads,
@@ -86,6 +118,33 @@ def summarize(
         render.summary_report(report.as_dict(), str(output_dir))
     if profile:
         render.profile(report.performance)
+
+
+@app.command()
+def ingest(
+    inputs: Annotated[list[str], typer.Argument(help="Results logs: CSV/.csv.gz/Parquet files, directories or globs.")],
+    store: Annotated[Path, typer.Option(help="History store directory (created if missing).")] = ...,  # type: ignore[assignment]
+    replace: Annotated[bool, typer.Option("--replace", help="A path ingested before with other content: swap its rows for the new content.")] = False,
+    memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling, e.g. 256MB, 2GB (default: $DQS_MEMORY_LIMIT or 1GB).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads of DuckDB (default: all cores).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no end-of-run summary.")] = False,
+) -> None:
+    """Validate results logs exactly as `summarize` does and add them to a history store, all
+    in one new store version. A file already ingested (same sha256) is skipped; a path ingested
+    before with other content stops with exit 2 unless --replace."""
+    from dqs.engine.store.ingest import IngestOptions
+    from dqs.engine.store.ingest import ingest as run_ingest
+
+    show_progress = not quiet and render.stderr_is_terminal()
+    try:
+        report = run_ingest(IngestOptions(inputs=tuple(inputs), store=store, replace=replace,
+                                          memory_limit=memory_limit, threads=threads),
+                            progress=render.progress if show_progress else None)
+    finally:
+        if show_progress:
+            render.end_progress()
+    if not quiet:
+        render.ingest_report(report.as_dict())
 
 
 @app.command()
@@ -336,6 +395,65 @@ def sql_check(
         raise InputError(f"{bad} of {len(files)} SQL file(s) have problems ({len(problems)} in all)",
                          hint="fix them and run `dqs sql check` again")
     sys.stderr.write(f"dqs sql check: {len(files)} file(s) ok\n")
+
+
+store_app = typer.Typer(
+    help="The history store: what it holds, its versions, compaction.",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
+
+
+def _open_store(path: Path):
+    from dqs.engine.store.tables import Store
+
+    return Store(path)
+
+
+@store_app.command("info")
+def store_info(
+    store: Annotated[Path, typer.Argument(help="History store directory.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Files, rows, date range, versions and size on disk of the newest version."""
+    import json
+
+    from dqs.engine.store.maintenance import info
+
+    facts = info(_open_store(store))
+    print(json.dumps(facts, indent=2) if json_out else render.store_info(facts))
+
+
+@store_app.command("history")
+def store_history(
+    store: Annotated[Path, typer.Argument(help="History store directory.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+) -> None:
+    """Every store version (commit), oldest first: when, what, rows added, reference date."""
+    import json
+
+    from dqs.engine.store.maintenance import history
+
+    commits = history(_open_store(store))
+    if json_out:
+        print("\n".join(json.dumps(c, default=str) for c in commits))
+    else:
+        print(render.store_history(commits))
+
+
+@store_app.command("compact")
+def store_compact(
+    store: Annotated[Path, typer.Argument(help="History store directory.")],
+    retain_hours: Annotated[float, typer.Option(min=0, help="Keep the files versions younger than this still need (time travel); 0 keeps only the newest version's.")] = 168,
+) -> None:
+    """Rewrite small files into large ones and remove files no version within --retain-hours
+    needs. One new store version; summaries are unchanged."""
+    from dqs.engine.store.maintenance import compact
+
+    show = render.stderr_is_terminal()
+    report = compact(_open_store(store), retain_hours,
+                     on_wait=(lambda: render.progress(f"waiting for another dqs run writing to {store}")) if show else None)
+    print(render.compact_report(report.as_dict()))
 
 
 def _forward_interrupts() -> None:

@@ -123,3 +123,74 @@ def sql_listing(files) -> str:
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:3])) + "  " + r[3] for r in rows
     ).rstrip()
+
+
+def ingest_report(report: dict[str, Any]) -> None:
+    """What an ingest did, on stderr: per file ingested / replaced / skipped, then the totals."""
+    actions = {"ingest": "ingested", "replace": "replaced", "skip": "skipped"}
+    lines = []
+    for f in report["files"]:
+        line = f"  {actions[f['action']]:<9} {f['path']}"
+        if f["action"] == "skip":
+            line += f" ({f.get('note', 'already ingested')})"
+        else:
+            line += (f": {f.get('rows_read', 0):,} rows, {f.get('rows_accepted', 0):,} accepted, "
+                     f"{f.get('rows_rejected', 0):,} rejected")
+        lines.append(line)
+    if report["version"] is None:
+        head = f"dqs ingest: nothing new for {report['store']} (every file was ingested before)"
+    else:
+        head = (f"dqs ingest: store {report['store']} is now at version {report['version']}: "
+                f"{report['rows_read']:,} rows read, {report['rows_accepted']:,} accepted, "
+                f"{report['rows_rejected']:,} rejected, {report['rows_unknown_status']:,} unknown status")
+    lines.insert(0, head)
+    lines.append(f"  {report['groups']:,} groups, reference date {report['reference_date'] or '-'}")
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _table(rows: list[tuple[str, ...]], right: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+           for r in rows]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def store_info(facts: dict[str, Any]) -> str:
+    lines = [
+        f"store            {facts['store']} (schema version {facts['schema_version']})",
+        f"version          {facts['version']} ({facts['versions']} versions, created {facts['created_at']}, "
+        f"last commit {facts['last_commit_at']})",
+        f"files            {facts['files']:,}",
+        f"rows             {facts['rows_read']:,} read, {facts['rows_accepted']:,} accepted, {facts['rows_rejected']:,} rejected",
+        f"groups           {facts['groups']:,}",
+        f"business dates   {facts['first_business_date'] or '-'} to {facts['reference_date'] or '-'}",
+        f"size on disk     {_size(facts['bytes_on_disk'])}",
+        "",
+    ]
+    rows = [("table", "version", "data files", "files on disk", "size on disk")]
+    for name, t in facts["tables"].items():
+        rows.append((name, str(t.get("version", "-")), str(t.get("data_files", "-")), str(t["files_on_disk"]),
+                     _size(t["bytes_on_disk"])))
+    return "\n".join(lines) + _table(rows, right={1, 2, 3, 4})
+
+
+def store_history(commits: list[dict[str, Any]]) -> str:
+    rows = [("version", "committed at (UTC)", "operation", "files +", "replaced", "skipped", "rows accepted",
+             "rows rejected", "reference date", "groups")]
+    for c in commits:
+        rows.append((str(c["version"]), c["committed_at"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3], c["operation"],
+                     str(c["files_added"]), str(c["files_replaced"]), str(c["files_skipped"]),
+                     f"{c['rows_accepted']:,}", f"{c['rows_rejected']:,}",
+                     "-" if c["reference_date"] is None else c["reference_date"].isoformat(), f"{c['groups']:,}"))
+    return _table(rows, right={0, 3, 4, 5, 6, 7, 9})
+
+
+def compact_report(report: dict[str, Any]) -> str:
+    rows = [("table", "files compacted", "files written", "files vacuumed", "files kept", "size before", "size after")]
+    for name, t in report["tables"].items():
+        rows.append((name, str(t["files_compacted"]), str(t["files_written"]), str(t["files_vacuumed"]),
+                     str(t["files_on_disk_after"]), _size(t["bytes_before"]), _size(t["bytes_after"])))
+    head = (f"dqs store compact: new version {report['version']}; files older versions needed were kept for "
+            f"{report['retain_hours']:g} hours (--retain-hours)")
+    return head + "\n" + _table(rows, right={1, 2, 3, 4, 5, 6})

@@ -257,6 +257,13 @@ def prepare_relations(db: Database, *, as_of: Any, keep_input: bool) -> None:
     db.unregister("input_files")
 
 
+def drop_store_internals(db: Database) -> None:
+    """Hide the working relations of a summary made from the store (store/read.py)."""
+    for name in ("summary_state", "store_rejects_table"):
+        db.unregister(name)
+    db.execute(query("analyst.sql", "drop_store_internals"))
+
+
 def lock_down(db: Database) -> None:
     db.execute(query("analyst.sql", "lock_down"))
 
@@ -412,6 +419,7 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
         db.execute(query("ingest.sql", "stage_input"), {"as_of": None, "window_anchor": None})
         db.execute(query("ingest.sql", "parse_statuses"))
         db.execute(query("ingest.sql", "group_statuses"))
+        db.execute(query("summary.sql", "group_counts"))
         db.execute(query("summary.sql", "summary"))
         prepare_relations(db, as_of=None, keep_input=True)
         db.unregister("raw_rows")

@@ -34,7 +34,7 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class SummarizeOptions:
-    input: str
+    input: str | None  # None: summarize the store only
     output_dir: Path
     rules: Path | None = None
     as_of: date | None = None
@@ -44,6 +44,9 @@ class SummarizeOptions:
     spark_master: str | None = None
     sql_dirs: tuple[Path, ...] = ()  # analysts' SQL folders, run after the summary
     params: dict[str, str] = field(default_factory=dict)  # values for their $parameters
+    store: Path | None = None  # a history store: INPUT (if any) is ingested first, then summarized from it
+    store_version: int | None = None  # summarize the store as it was at this version
+    ingested_before: datetime | None = None  # ... or as it was before this moment
 
 
 @dataclass
@@ -81,6 +84,7 @@ class RunReport:
     sql_files: list[str] = field(default_factory=list)
     sql_reads_rows: bool = False  # an analyst file reads `results`/`daily`: one more input pass
     performance: dict[str, Any] = field(default_factory=dict)
+    store: dict[str, Any] | None = None  # the store and version summarized, and what an ingest added
 
     def as_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -92,6 +96,8 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
     """Run the whole summary and write its outputs atomically into `options.output_dir`."""
     say = progress or (lambda _msg: None)
     started = datetime.now(timezone.utc)
+    if options.store is not None:
+        return _summarize_store(options, say, started)
     with Monitor() as monitor:
         with monitor.stage("inspect"):
             say("inspecting input")
@@ -102,6 +108,114 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
         with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
             remove_stale(output_dir)
             return _summarize_locked(options, files, rules, analysis, output_dir, monitor, say, started)
+
+
+def _commit_outputs(report: RunReport, outputs: OutputSet, monitor: Monitor, started: datetime,
+                    say: Progress) -> RunReport:
+    """Write `run_report.json` beside the other outputs, then put them all in place at once."""
+    say("writing outputs")
+    report.performance = {
+        "started_at": started.isoformat(timespec="seconds"),
+        **monitor.as_dict(),
+    }
+    wall = monitor.wall_s
+    report.performance["rows_per_s"] = round(report.rows_read / wall, 1) if wall > 0 else None
+    report.outputs = sorted(outputs.names)
+    outputs.path(RUN_REPORT).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    outputs.commit()
+    return report
+
+
+def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime) -> RunReport:
+    """The daily run: ingest INPUT (when given) into the store, then summarize a store snapshot.
+    Analyst files read the store's rows; nothing reads the raw files twice."""
+    from .store.ingest import IngestOptions, ingest
+    from .store.read import prepare_analysis, prepare_summary
+    from .store.tables import Store
+
+    if options.engine != "duckdb":
+        raise InputError("--store summarizes with the embedded engine",
+                         hint="drop --engine spark; a Spark cluster reads the store's tables directly (see README)")
+    pinned = options.store_version is not None or options.ingested_before is not None
+    if options.input is not None and pinned:
+        raise InputError("INPUT is ingested into the newest version; --store-version and --ingested-before read an older one",
+                         hint="ingest with `dqs ingest`, then summarize the old version without INPUT")
+    ingested = None
+    if options.input is not None:
+        ingested = ingest(IngestOptions(inputs=(options.input,), store=options.store, memory_limit=options.memory_limit,
+                                        threads=options.threads), say)
+    with Monitor() as monitor:
+        with monitor.stage("inspect"):
+            say("opening the store")
+            store = Store(Path(options.store))
+            snapshot = store.snapshot(options.store_version, options.ingested_before)
+            rules = load_rules(options.rules)
+            sql_files = analyst.discover(options.sql_dirs)
+            if sql_files:
+                problems = analyst.static_problems(sql_files, options.params)
+                if problems:
+                    raise AnalystSqlError(problems[0], hint="fix the file; `dqs sql check DIR` lists every problem")
+            output_dir = prepare_output_dir(Path(options.output_dir))
+        with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
+            remove_stale(output_dir)
+            memory_limit = options.memory_limit or default_memory_limit()
+            spill = spill_directory(output_dir)
+            outputs: OutputSet | None = None
+            db: Database | None = None
+            try:
+                outputs = OutputSet(output_dir)
+                db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
+                db.execute(query("ingest.sql", "create_macros"))
+                db.register("rules", rules)
+                with monitor.stage("read store") as stage:
+                    say(f"reading store version {snapshot.commit.version}")
+                    figures = prepare_summary(db, snapshot, options.as_of)
+                    stage.rows = figures.rows_accepted
+                groups, unknown_codes = _summary_outputs(db, outputs, monitor, say)
+                if sql_files:
+                    with monitor.stage("analyst sql"):
+                        say(f"running {len(sql_files)} SQL file(s)")
+                        keep_rows = analyst.needs_rows(sql_files)
+                        if keep_rows:
+                            prepare_analysis(db, snapshot, options.as_of)
+                        analyst.drop_store_internals(db)
+                        analyst.prepare_relations(db, as_of=options.as_of, keep_input=False)
+                        analyst.lock_down(db)
+                        analyst.run_files(db, sql_files, options.params,
+                                          {"as_of": options.as_of, "reference_date": figures.reference})
+                        analyst.write_outputs(db, sql_files, outputs.path, spill / "writer")
+                report = RunReport(
+                    input_files=figures.input_files,
+                    input_format="store",
+                    rows_read=figures.rows_read,
+                    rows_accepted=figures.rows_accepted,
+                    rows_rejected=figures.rows_rejected,
+                    rows_unknown_status=figures.rows_unknown_status,
+                    rows_after_as_of=figures.rows_after_as_of,
+                    input_passes=0,
+                    rows_pass=figures.rows_pass,
+                    rows_fail=figures.rows_fail,
+                    groups=groups,
+                    unknown_rule_codes=unknown_codes,
+                    rules_file=None if options.rules is None else str(options.rules),
+                    rules_defined=rules.num_rows,
+                    reference_date=None if figures.reference is None else figures.reference.isoformat(),
+                    as_of=None if options.as_of is None else options.as_of.isoformat(),
+                    memory_limit=memory_limit,
+                    threads=options.threads,
+                    sql_files=[str(f.path) for f in sql_files],
+                    sql_reads_rows=bool(sql_files) and analyst.needs_rows(sql_files),
+                    store={"path": str(store.path), "version": snapshot.commit.version,
+                           "committed_at": snapshot.commit.committed_at.isoformat(),
+                           "ingested": None if ingested is None else ingested.as_dict()},
+                )
+                return _commit_outputs(report, outputs, monitor, started, say)
+            finally:
+                if db is not None:
+                    db.close()
+                if outputs is not None:
+                    outputs.discard()
+                shutil.rmtree(spill, ignore_errors=True)
 
 
 def _check_analysis(options: SummarizeOptions, files: InputFiles) -> Analysis | None:
@@ -136,18 +250,7 @@ def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Ta
         with monitor.stage("start engine"):
             engine = open_engine(options.engine, options.spark_master)
         report = _run(db, engine, files, rules, options, analysis, outputs, monitor, say, memory_limit, spill)
-        say("writing outputs")
-        report.performance = {
-            "started_at": started.isoformat(timespec="seconds"),
-            **monitor.as_dict(),
-        }
-        wall = monitor.wall_s
-        report.performance["rows_per_s"] = round(report.rows_read / wall, 1) if wall > 0 else None
-        report_path = outputs.path(RUN_REPORT)
-        report.outputs = sorted(outputs.names)
-        report_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-        outputs.commit()
-        return report
+        return _commit_outputs(report, outputs, monitor, started, say)
     finally:
         if engine is not None:
             engine.close()
@@ -156,6 +259,29 @@ def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Ta
         if outputs is not None:
             outputs.discard()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def _summary_outputs(db: Database, outputs: OutputSet, monitor: Monitor, say: Progress) -> tuple[int, list[str]]:
+    """The summary from `group_counts` and `rules`, and the contract files from it and `rejected`
+    (the same for a one-shot run and a run from the store)."""
+    with monitor.stage("summary") as stage:
+        say("computing the summary")
+        db.execute(query("summary.sql", "summary"))
+        groups = db.scalar(query("summary.sql", "count_groups"))
+        unknown_codes = [
+            r["rule_code"] for r in db.arrow(query("summary.sql", "unknown_rule_codes")).to_pylist()
+        ]
+        stage.rows = groups
+
+    with monitor.stage("write"):
+        for name, block in (
+            (SUMMARY_CSV, "write_full_summary_csv"),
+            (SENTENCES, "write_sentences"),
+            (SUMMARY_PARQUET, "write_summary_parquet"),
+            (REJECTS_CSV, "write_rejects"),
+        ):
+            db.execute(query("outputs.sql", block), {"path": str(outputs.path(name))})
+    return groups, unknown_codes
 
 
 def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tuple[list[dict[str, Any]], int, int]:
@@ -216,23 +342,9 @@ def _run(
         status = db.arrow(query("ingest.sql", "status_counts")).to_pylist()[0]
         stage.rows = accepted
 
-    with monitor.stage("summary") as stage:
-        say("computing the summary")
-        db.execute(query("summary.sql", "summary"))
-        groups = db.scalar(query("summary.sql", "count_groups"))
-        unknown_codes = [
-            r["rule_code"] for r in db.arrow(query("summary.sql", "unknown_rule_codes")).to_pylist()
-        ]
-        stage.rows = groups
-
-    with monitor.stage("write"):
-        for name, block in (
-            (SUMMARY_CSV, "write_full_summary_csv"),
-            (SENTENCES, "write_sentences"),
-            (SUMMARY_PARQUET, "write_summary_parquet"),
-            (REJECTS_CSV, "write_rejects"),
-        ):
-            db.execute(query("outputs.sql", block), {"path": str(outputs.path(name))})
+    db.execute(query("summary.sql", "group_counts"))
+    db.execute(query("ingest.sql", "rejected_from_staged"))
+    groups, unknown_codes = _summary_outputs(db, outputs, monitor, say)
 
     if analysis is not None:
         with monitor.stage("analyst sql"):

@@ -42,9 +42,17 @@ SELECT * FROM raw_rows LIMIT 0
 
 -- name: drop_internals
 -- The engine's working tables, dropped so that analyst files see only the documented relations.
+DROP VIEW IF EXISTS rejected;
+DROP VIEW IF EXISTS group_counts;
 DROP VIEW IF EXISTS group_statuses;
 DROP TABLE IF EXISTS statuses;
 DROP TABLE IF EXISTS staged
+
+-- name: drop_store_internals
+-- The working tables of a summary from the store (store.sql), dropped for the same reason.
+DROP VIEW IF EXISTS rejected;
+DROP VIEW IF EXISTS group_counts;
+DROP TABLE IF EXISTS summary_state
 
 -- name: lock_down
 -- Analyst SQL runs after this: no file system, no extensions, no Python objects, errors with

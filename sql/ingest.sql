@@ -340,6 +340,26 @@ FROM staged AS s
 JOIN statuses AS st ON st.results = s.results
 WHERE s.in_scope
 
+-- name: rejected_from_staged
+-- `rejected` (what outputs.sql's write_rejects writes) from the staging pass.
+CREATE OR REPLACE TEMP VIEW rejected AS
+SELECT
+    f.path AS file,
+    s.reject_line AS line,
+    s.reject_reason AS reason,
+    s.rejected_values.source AS source,
+    s.rejected_values.tenant_id AS tenant_id,
+    s.rejected_values.dataset_uuid AS dataset_uuid,
+    s.rejected_values.dataset_name AS dataset_name,
+    s.rejected_values.rule_code AS rule_code,
+    s.rejected_values.business_date AS business_date,
+    s.rejected_values.dataset_record_count AS dataset_record_count,
+    s.rejected_values.filtered_record_count AS filtered_record_count,
+    s.file_index AS file_order
+FROM staged AS s
+JOIN input_files AS f ON f.file_index = s.file_index
+WHERE s.reject_line IS NOT NULL
+
 -- name: rejected_counts
 -- Rejected rows per input file, and accepted and rejected rows in all.
 SELECT

@@ -40,23 +40,8 @@ COPY (
 ) TO $path (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\x1f')
 
 -- name: write_rejects
--- `rejects.csv`: every rejected row with its file, 1-based data line (header excluded), the
--- reasons, and the raw values of the checked columns.
+-- `rejects.csv`: every rejected row (`rejected`) with its file, 1-based data line (header
+-- excluded), the reasons, and the raw values of the checked columns, in input order.
 COPY (
-    SELECT
-        f.path AS file,
-        s.reject_line AS line,
-        s.reject_reason AS reason,
-        s.rejected_values.source AS source,
-        s.rejected_values.tenant_id AS tenant_id,
-        s.rejected_values.dataset_uuid AS dataset_uuid,
-        s.rejected_values.dataset_name AS dataset_name,
-        s.rejected_values.rule_code AS rule_code,
-        s.rejected_values.business_date AS business_date,
-        s.rejected_values.dataset_record_count AS dataset_record_count,
-        s.rejected_values.filtered_record_count AS filtered_record_count
-    FROM staged AS s
-    JOIN input_files AS f ON f.file_index = s.file_index
-    WHERE s.reject_line IS NOT NULL
-    ORDER BY s.file_index, s.reject_line
+    SELECT * EXCLUDE (file_order) FROM rejected ORDER BY file_order, line
 ) TO $path (FORMAT csv, HEADER true)

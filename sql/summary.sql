@@ -1,34 +1,39 @@
 -- The health summary of SPEC §4, one row per (source, tenant_id, dataset_uuid, dataset_name,
--- rule_code), computed from `daily` (per group and day counts) and `rules` (metadata).
+-- rule_code): `group_counts` (per group pass / fail counts and the latest row) with `rules`
+-- (metadata). A one-shot run makes `group_counts` from the staging pass (below); a run from
+-- the history store makes it from the store's summary state (store.sql). Both then run the one
+-- `summary` block.
+
+-- name: group_counts
+-- Per group: pass and fail rows over the whole history and in the rolling windows (window counts
+-- come from the staging pass, taken relative to the reference date R), and the latest row's
+-- values: greatest business date, then input order.
+CREATE OR REPLACE TEMP VIEW group_counts AS
+SELECT
+    source,
+    tenant_id,
+    dataset_uuid,
+    dataset_name,
+    rule_code,
+    DATE '0001-01-01' + CAST(max(latest_position) >> 80 AS INTEGER) AS business_date_latest,
+    arg_max(latest_dataset_record_count, latest_position) AS dataset_record_count_latest,
+    arg_max(latest_filtered_record_count, latest_position) AS filtered_record_count_latest,
+    arg_max(latest_level_of_execution, latest_position) AS level_of_execution_latest,
+    CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_total,
+    CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_total,
+    CAST(coalesce(sum(rows_in_1m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_1m,
+    CAST(coalesce(sum(rows_in_1m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_1m,
+    CAST(coalesce(sum(rows_in_3m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_3m,
+    CAST(coalesce(sum(rows_in_3m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_3m,
+    CAST(coalesce(sum(rows_in_12m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_12m,
+    CAST(coalesce(sum(rows_in_12m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_12m
+FROM group_statuses
+GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
 
 -- name: summary
 -- The 27 contract columns, sorted by the five key columns (byte order = code point order).
--- Window counts come from the staging pass, taken relative to the reference date R.
--- Latest values come from the group's latest row: greatest business date, then input order.
 CREATE OR REPLACE TEMP TABLE summary AS
-WITH grouped AS (
-    SELECT
-        source,
-        tenant_id,
-        dataset_uuid,
-        dataset_name,
-        rule_code,
-        DATE '0001-01-01' + CAST(max(latest_position) >> 80 AS INTEGER) AS business_date_latest,
-        arg_max(latest_dataset_record_count, latest_position) AS dataset_record_count_latest,
-        arg_max(latest_filtered_record_count, latest_position) AS filtered_record_count_latest,
-        arg_max(latest_level_of_execution, latest_position) AS level_of_execution_latest,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_total,
-        CAST(coalesce(sum(row_count) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_total,
-        CAST(coalesce(sum(rows_in_1m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_1m,
-        CAST(coalesce(sum(rows_in_1m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_1m,
-        CAST(coalesce(sum(rows_in_3m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_3m,
-        CAST(coalesce(sum(rows_in_3m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_3m,
-        CAST(coalesce(sum(rows_in_12m) FILTER (WHERE status = 'pass'), 0) AS BIGINT) AS pass_count_12m,
-        CAST(coalesce(sum(rows_in_12m) FILTER (WHERE status = 'fail'), 0) AS BIGINT) AS fail_count_12m
-    FROM group_statuses
-    GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
-),
-rated AS (
+WITH rated AS (
     SELECT
         *,
         CASE WHEN pass_count_total + fail_count_total = 0 THEN CAST(0 AS DOUBLE)
@@ -39,7 +44,7 @@ rated AS (
              ELSE fail_count_3m / (pass_count_3m + fail_count_3m) END AS fail_rate_3m,
         CASE WHEN pass_count_12m + fail_count_12m = 0 THEN CAST(0 AS DOUBLE)
              ELSE fail_count_12m / (pass_count_12m + fail_count_12m) END AS fail_rate_12m
-    FROM grouped
+    FROM group_counts
 ),
 keyed_rules AS (
     SELECT dqs_rule_key(rule_code) AS rule_key, rule_name, rule_type, dimension, rule_description, category

@@ -1,0 +1,295 @@
+"""`dqs ingest`: validate new files exactly as a one-shot summary does and add them to the store
+in one store version (rows, rejects, daily state, summary state and ledger together).
+
+A file whose sha256 is already in the ledger is skipped; a path ingested before with other
+content is refused unless `replace`, which swaps that file's rows and rejects in the same
+version and keeps its place in input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..database import Database, default_memory_limit
+from ..errors import InputError
+from ..monitor import Monitor
+from ..queries import query
+from ..scan import parquet_rows_per_file, raw_rows
+from ..sources import InputFiles, resolve_input
+from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, write_failed
+
+Progress = Callable[[str], None]
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    inputs: tuple[str, ...]
+    store: Path
+    replace: bool = False
+    memory_limit: str | None = None
+    threads: int | None = None
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; shown by the CLI (and kept in `run_report.json` by a daily summarize)."""
+
+    store: str
+    version: int | None  # the new store version; None when nothing was new
+    files: list[dict[str, Any]]
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_unknown_status: int = 0
+    reference_date: str | None = None
+    groups: int = 0
+    performance: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    path: Path
+    absolute: str
+    size: int
+    sha256: str
+    action: str  # "ingest", "replace" or "skip"
+    file_id: int | None = None
+    note: str = ""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _input_files(inputs: tuple[str, ...]) -> InputFiles:
+    """Every file of every INPUT, once, in sorted path order (one format per invocation)."""
+    resolved = [resolve_input(spec) for spec in inputs]
+    formats = {r.format for r in resolved}
+    if len(formats) > 1:
+        raise InputError("the inputs mix CSV and Parquet files",
+                         hint="ingest the CSV files and the Parquet files in two invocations")
+    paths = sorted({p: None for r in resolved for p in r.paths}, key=str)
+    columns = {c: None for r in resolved for c in r.columns}
+    return InputFiles(tuple(paths), formats.pop(), tuple(columns))
+
+
+def _plan(head: Snapshot, files: InputFiles, replace: bool) -> list[_Planned]:
+    ledger = head.files.select(["file_id", "absolute_path", "sha256", "store_version"]).to_pylist()
+    by_path = {r["absolute_path"]: r for r in ledger}
+    known_sha = {r["sha256"]: r["absolute_path"] for r in ledger}
+    next_id = max((r["file_id"] for r in ledger), default=-1) + 1
+    planned: list[_Planned] = []
+    for path in files.paths:
+        absolute = str(path.resolve())
+        size = path.stat().st_size
+        sha = sha256_of(path)
+        if sha in known_sha:
+            same = known_sha[sha] == absolute
+            planned.append(_Planned(path, absolute, size, sha, "skip",
+                                    note="already ingested" if same else f"same content as {known_sha[sha]}"))
+            continue
+        known_sha[sha] = absolute
+        before = by_path.get(absolute)
+        if before is not None:
+            if not replace:
+                raise InputError(
+                    f"{path} was ingested before (store version {before['store_version']}) with other content",
+                    hint="pass --replace to swap its rows for the new content, or give the new data a new file name",
+                )
+            planned.append(_Planned(path, absolute, size, sha, "replace", before["file_id"]))
+        else:
+            planned.append(_Planned(path, absolute, size, sha, "ingest", next_id))
+            next_id += 1
+    return planned
+
+
+def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
+    say = progress or (lambda _msg: None)
+    with Monitor() as monitor:
+        with monitor.stage("inspect"):
+            say("inspecting input")
+            files = _input_files(options.inputs)
+            store = Store.open_or_create(Path(options.store))
+        with store.writer(on_wait=lambda: say(f"waiting for another dqs run writing to {store.path}")) as head:
+            with monitor.stage("hash"):
+                say(f"hashing {len(files.paths)} file(s)")
+                planned = _plan(head, files, options.replace)
+            report = IngestReport(store=str(store.path), version=None, files=[
+                {"path": str(p.path), "action": p.action, "sha256": p.sha256, "size": p.size,
+                 **({"note": p.note} if p.note else {})} for p in planned])
+            todo = [p for p in planned if p.action != "skip"]
+            if todo:
+                _ingest_locked(store, head, files, todo, planned, options, report, monitor, say)
+            else:
+                report.reference_date = None if head.commit.reference_date is None else head.commit.reference_date.isoformat()
+                report.groups = head.commit.groups
+        report.performance = monitor.as_dict()
+    return report
+
+
+def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_Planned], planned: list[_Planned],
+                   options: IngestOptions, report: IngestReport, monitor: Monitor, say: Progress) -> None:
+    spill = Path(tempfile.mkdtemp(prefix=".dqs-spill-", dir=store.path))
+    db = Database(memory_limit=options.memory_limit or default_memory_limit(), threads=options.threads,
+                  temp_directory=spill)
+    try:
+        todo_files = InputFiles(tuple(p.path for p in todo), files.format, files.columns)
+        with monitor.stage("validate") as stage:
+            say(f"validating {len(todo)} file(s)")
+            db.execute(query("ingest.sql", "create_macros"))
+            db.register("ingest_files", pa.table({
+                "file_index": pa.array(range(len(todo)), pa.int32()),
+                "file_id": pa.array([p.file_id for p in todo], pa.int32()),
+            }))
+            with raw_rows(db, todo_files, all_columns=True) as stream:
+                db.execute(query("store.sql", "ingest_checked"))
+            rows_read = stream.rows_per_file if stream is not None else parquet_rows_per_file(todo_files)
+            db.execute(query("store.sql", "ingest_statuses"))
+            counts = db.arrow(query("store.sql", "ingest_file_counts")).to_pylist()
+            if [c["rows_read"] for c in counts] != rows_read:
+                raise InputError("the input changed during the run",
+                                 hint="ingest files that are not being written to")
+            db.execute(query("store.sql", "ingest_daily"))
+            stage.rows = sum(rows_read)
+        with monitor.stage("write") as stage:
+            say("writing to the store")
+            state_rows = _write(store, head, db, todo)
+            version = head.commit.version + 1
+            now = datetime.now(timezone.utc)
+            ledger = [{
+                "file_id": p.file_id, "path": str(p.path), "absolute_path": p.absolute, "size": p.size,
+                "sha256": p.sha256, "format": files.format, **{k: c[k] for k in ("rows_read", "rows_accepted",
+                                                                                  "rows_rejected", "rows_unknown")},
+                "ingested_at": now, "store_version": version,
+            } for p, c in zip(todo, counts, strict=True)]
+            _append(store, "files", pa.Table.from_pylist(ledger, SCHEMAS["files"]))
+            commit = store.append_commit({
+                "version": version, "committed_at": datetime.now(timezone.utc),
+                "operation": "replace" if any(p.action == "replace" for p in todo) else "ingest",
+                "files_added": sum(p.action == "ingest" for p in todo),
+                "files_replaced": sum(p.action == "replace" for p in todo),
+                "files_skipped": len(planned) - len(todo),
+                "rows_accepted": sum(c["rows_accepted"] for c in counts),
+                "rows_rejected": sum(c["rows_rejected"] for c in counts),
+                "reference_date": state_rows["reference"], "groups": state_rows["groups"],
+                **{f"{name}_version": store.table_version(name) for name in ("files", "rows", "rejects", "daily", "state")},
+            })
+            stage.rows = sum(rows_read)
+        by_path = {str(p.path): c for p, c in zip(todo, counts, strict=True)}
+        for entry in report.files:
+            entry.update({k: v for k, v in by_path.get(entry["path"], {}).items() if k != "file_id"})
+        report.version = commit.version
+        report.rows_read = sum(c["rows_read"] for c in counts)
+        report.rows_accepted = sum(c["rows_accepted"] for c in counts)
+        report.rows_rejected = sum(c["rows_rejected"] for c in counts)
+        report.rows_unknown_status = sum(c["rows_unknown"] for c in counts)
+        report.reference_date = None if commit.reference_date is None else commit.reference_date.isoformat()
+        report.groups = commit.groups
+    finally:
+        db.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _append(store: Store, name: str, data: Any, merge: bool = False) -> None:
+    from deltalake import write_deltalake
+
+    try:
+        write_deltalake(str(store.path / name), data, mode="append", partition_by=PARTITIONS.get(name),
+                        schema_mode="merge" if merge else None)
+    except Exception as exc:
+        if type(exc).__name__ == "SchemaMismatchError":
+            raise InputError(f"cannot add the rows to store {store.path}: {exc}",
+                             hint="an extra input column has another type than in earlier files; "
+                             "rename or cast it") from exc
+        raise write_failed(store.path, exc) from exc
+
+
+def _delete(store: Store, name: str, file_ids: list[int]) -> None:
+    from deltalake import DeltaTable
+
+    # delta-rs takes a predicate as SQL text; the ids are integers from the ledger
+    predicate = "file_id IN (" + ", ".join(str(int(i)) for i in file_ids) + ")"
+    try:
+        DeltaTable(str(store.path / name)).delete(predicate)
+    except Exception as exc:
+        raise write_failed(store.path, exc) from exc
+
+
+def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned]) -> dict[str, Any]:
+    """Write rows, rejects and daily state, then the summary state; returns its reference date
+    and group count."""
+    from deltalake import DeltaTable, write_deltalake
+
+    replaced = [p.file_id for p in todo if p.action == "replace"]
+    if replaced:
+        for name in ("rows", "rejects", "daily"):
+            _delete(store, name, replaced)
+    _append(store, "rows", db.relation(query("store.sql", "ingest_rows")).to_arrow_reader(100_000), merge=True)
+    rejects = db.arrow(query("store.sql", "ingest_rejects"))
+    if rejects.num_rows:
+        _append(store, "rejects", rejects.cast(SCHEMAS["rejects"]))
+    arriving = db.table("arriving")
+    if arriving.num_rows:
+        _append(store, "daily", arriving.cast(SCHEMAS["daily"]))
+
+    previous = head.commit.reference_date
+    if replaced or previous is None:
+        # a rebuild: every daily row of the new daily table arrives in an empty state
+        if replaced:
+            db.con.execute("DROP TABLE arriving")
+            try:
+                db.register("arriving", DeltaTable(str(store.path / "daily")).to_pyarrow_dataset())
+            except Exception as exc:
+                raise write_failed(store.path, exc) from exc
+        db.register("state_before", SCHEMAS["state"].empty_table())
+        db.register("departing", SCHEMAS["daily"].empty_table())
+        reference = db.scalar(query("store.sql", "latest_arriving_date"))
+        previous = None
+    else:
+        latest = db.scalar(query("store.sql", "latest_arriving_date"))
+        reference = previous if latest is None or latest <= previous else latest
+        db.register("state_before", head.arrow("state"))
+        db.register("departing", _departing(head, previous, reference))
+    db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous, "as_of": None})
+    state = db.table("summary_state").cast(SCHEMAS["state"])
+    try:
+        write_deltalake(str(store.path / "state"), state, mode="overwrite")
+    except Exception as exc:
+        raise write_failed(store.path, exc) from exc
+    return {"reference": reference, "groups": state.num_rows}
+
+
+def _departing(head: Snapshot, previous: date, reference: date) -> pa.Table:
+    """The daily rows (as the head saw them) of the days that leave a rolling window when the
+    reference date moves from `previous` to `reference`: read by their dates, not the history."""
+    import pyarrow.compute as pc
+    from datetime import timedelta
+
+    if reference <= previous:
+        return SCHEMAS["daily"].empty_table()
+    day = pc.field("business_date")
+    ranges = None
+    for days in (30, 90, 365):
+        expr = (day >= previous - timedelta(days=days)) & (day < reference - timedelta(days=days))
+        ranges = expr if ranges is None else ranges | expr
+    try:
+        return head.dataset("daily").to_table(filter=ranges)
+    except Exception as exc:
+        raise head.missing_files(exc) from exc

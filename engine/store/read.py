@@ -1,0 +1,85 @@
+"""A summary from a store snapshot: the relations summary.sql and outputs.sql read
+(`group_counts`, `rejected`, `input_files`), made from the store's tables instead of a pass
+over raw files.
+
+At the snapshot's own reference date the kept summary state is the answer (one row per group,
+whatever the history's length). `--as-of` folds the daily state up to that date instead, with
+the same SQL that maintains the kept state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+
+from ..database import Database
+from ..queries import query
+from .tables import SCHEMAS, Snapshot
+
+
+@dataclass(frozen=True)
+class StoreFigures:
+    """What a store summary reports beside its outputs (the run report's totals)."""
+
+    reference: date | None
+    input_files: list[dict[str, Any]]
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_unknown_status: int
+    rows_after_as_of: int
+    rows_pass: int
+    rows_fail: int
+
+
+def prepare_summary(db: Database, snapshot: Snapshot, as_of: date | None) -> StoreFigures:
+    """Leave `group_counts`, `rejected` and `input_files` in `db` for the snapshot (`as_of`:
+    SPEC §4's --as-of). Needs ingest.sql's macros."""
+    files = snapshot.files
+    db.register("input_files", pa.table({"file_index": files["file_id"], "path": files["path"]}))
+    rows_after = 0
+    if as_of is None or as_of == snapshot.commit.reference_date:
+        reference = snapshot.commit.reference_date
+        db.register("summary_state", snapshot.arrow("state"))
+    else:
+        reference = as_of
+        db.register("arriving", snapshot.dataset("daily"))
+        db.register("state_before", SCHEMAS["state"].empty_table())
+        db.register("departing", SCHEMAS["daily"].empty_table())
+        db.execute(query("store.sql", "fold_state"), {"reference": as_of, "previous": None, "as_of": as_of})
+        rows_after = db.scalar(query("store.sql", "rows_after_as_of"), {"as_of": as_of})
+        for name in ("arriving", "state_before", "departing"):
+            db.unregister(name)
+    db.execute(query("store.sql", "group_counts_from_state"))
+    totals = db.arrow(query("store.sql", "state_totals")).to_pylist()[0]
+    db.register("store_rejects_table", snapshot.dataset("rejects"))
+    db.execute(query("store.sql", "store_rejects"))
+    per_file = [
+        {"path": r["path"], "rows_read": r["rows_read"], "rows_accepted": r["rows_accepted"],
+         "rows_rejected": r["rows_rejected"]}
+        for r in files.select(["path", "rows_read", "rows_accepted", "rows_rejected"]).to_pylist()
+    ]
+    return StoreFigures(
+        reference=reference,
+        input_files=per_file,
+        rows_read=sum(f["rows_read"] for f in per_file),
+        rows_accepted=sum(f["rows_accepted"] for f in per_file),
+        rows_rejected=sum(f["rows_rejected"] for f in per_file),
+        rows_unknown_status=totals["unknown_rows"],
+        rows_after_as_of=rows_after,
+        rows_pass=totals["pass_rows"],
+        rows_fail=totals["fail_rows"],
+    )
+
+
+def prepare_analysis(db: Database, snapshot: Snapshot, as_of: date | None) -> None:
+    """Analysts' `results` and `daily` from the store's rows (no pass over raw files)."""
+    db.register("store_rows", snapshot.dataset("rows"))
+    try:
+        db.execute(query("store.sql", "store_results"), {"as_of": as_of})
+    finally:
+        db.unregister("store_rows")
+    db.create_table("daily", query("portable.sql", "daily"))

@@ -1,0 +1,366 @@
+"""The history store on disk: a directory of Delta Lake tables (delta-rs) and a marker file.
+
+    DIR/dqs-store.json  marker: format name, schema version, when it was created
+    DIR/commits/        one row per store version: when, what, and the version of every table below
+    DIR/files/          the ingest ledger: one entry per ingested (or replaced) file
+    DIR/rows/           validated rows, one per accepted rule execution (partitioned by business_month)
+    DIR/rejects/        rejected rows: file, line, reasons, raw values
+    DIR/daily/          daily state per (file, group, business date) (partitioned by business_month)
+    DIR/state/          the summary state at the store's reference date, one row per group
+
+Each table changes one atomic Delta commit at a time. A store version exists once its row is in
+`commits`, which names the version of every other table: readers load each table at that
+version, so they always see one consistent snapshot. A writer killed halfway leaves table
+versions no commit names; the next writer restores those tables to the named versions before
+it writes (`Store.writer`). Writers hold an exclusive lock on the directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import DqsError, ExitCode, InputError, first_line
+
+SCHEMA_VERSION = 1
+MARKER = "dqs-store.json"
+FORMAT_NAME = "dqs-store"
+
+KEY_FIELDS = [pa.field(k, pa.string()) for k in ("source", "tenant_id", "dataset_uuid", "dataset_name", "rule_code")]
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "commits": pa.schema([
+        ("version", pa.int64()), ("committed_at", TIMESTAMP), ("operation", pa.string()),
+        ("files_added", pa.int64()), ("files_replaced", pa.int64()), ("files_skipped", pa.int64()),
+        ("rows_accepted", pa.int64()), ("rows_rejected", pa.int64()), ("reference_date", pa.date32()),
+        ("groups", pa.int64()), ("dqs_version", pa.string()), ("schema_version", pa.int32()),
+        ("files_version", pa.int64()), ("rows_version", pa.int64()), ("rejects_version", pa.int64()),
+        ("daily_version", pa.int64()), ("state_version", pa.int64()),
+    ]),
+    "files": pa.schema([
+        ("file_id", pa.int32()), ("path", pa.string()), ("absolute_path", pa.string()), ("size", pa.int64()),
+        ("sha256", pa.string()), ("format", pa.string()), ("rows_read", pa.int64()), ("rows_accepted", pa.int64()),
+        ("rows_rejected", pa.int64()), ("rows_unknown", pa.int64()), ("ingested_at", TIMESTAMP),
+        ("store_version", pa.int64()),
+    ]),
+    "rows": pa.schema([
+        ("file_id", pa.int32()), ("line", pa.int64()), *KEY_FIELDS, ("business_date", pa.date32()),
+        ("business_month", pa.string()), ("results", pa.string()), ("status", pa.string()),
+        ("level_of_execution", pa.string()), ("attribute_name", pa.string()),
+        ("dataset_record_count", pa.int64()), ("filtered_record_count", pa.int64()),
+    ]),
+    "rejects": pa.schema([
+        ("file_id", pa.int32()), ("line", pa.int64()), ("reason", pa.string()),
+        *[pa.field(c, pa.string()) for c in ("source", "tenant_id", "dataset_uuid", "dataset_name", "rule_code",
+                                             "business_date", "dataset_record_count", "filtered_record_count")],
+    ]),
+    "daily": pa.schema([
+        ("file_id", pa.int32()), *KEY_FIELDS, ("business_date", pa.date32()), ("business_month", pa.string()),
+        ("passes", pa.int64()), ("fails", pa.int64()), ("unknown", pa.int64()), ("runs", pa.int64()),
+        ("latest_line", pa.int64()), ("latest_dataset_record_count", pa.int64()),
+        ("latest_filtered_record_count", pa.int64()), ("latest_level_of_execution", pa.string()),
+    ]),
+    "state": pa.schema([
+        *KEY_FIELDS,
+        *[pa.field(c, pa.int64()) for c in ("pass_total", "fail_total", "unknown_total", "pass_12m", "fail_12m",
+                                           "pass_3m", "fail_3m", "pass_1m", "fail_1m")],
+        ("latest_date", pa.date32()), ("latest_file_id", pa.int32()), ("latest_line", pa.int64()),
+        ("latest_dataset_record_count", pa.int64()), ("latest_filtered_record_count", pa.int64()),
+        ("latest_level_of_execution", pa.string()),
+    ]),
+}
+PARTITIONS: dict[str, list[str]] = {"rows": ["business_month"], "daily": ["business_month"]}
+DATA_TABLES = ("files", "rows", "rejects", "daily", "state")  # versioned by `commits`
+TABLES = ("commits", *DATA_TABLES)
+
+
+class StoreError(InputError):
+    """The store cannot be used as it is: not a store, a newer schema, a damaged table."""
+
+
+class StoreWriteError(DqsError):
+    """Writing to the store failed (a full disk, say); the store is as it was before."""
+
+    exit_code = ExitCode.FAILURE
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One store version: a row of `commits`."""
+
+    version: int
+    committed_at: datetime
+    operation: str
+    reference_date: date | None
+    groups: int
+    table_versions: dict[str, int]
+    row: dict[str, Any]
+
+
+def _commit(row: dict[str, Any]) -> Commit:
+    return Commit(
+        version=row["version"], committed_at=row["committed_at"], operation=row["operation"],
+        reference_date=row["reference_date"], groups=row["groups"],
+        table_versions={name: row[f"{name}_version"] for name in DATA_TABLES}, row=row,
+    )
+
+
+def damaged(path: Path, exc: BaseException) -> StoreError:
+    return StoreError(
+        f"store {path} is damaged: {first_line(exc)}",
+        hint="a table file is missing or unreadable; restore the store directory from a backup, "
+        "or re-ingest the logs into a new store",
+    )
+
+
+def write_failed(path: Path, exc: BaseException) -> StoreWriteError:
+    text = first_line(exc)
+    hint = "the store is as it was before this run; fix the problem and run again"
+    if "No space left" in text or getattr(exc, "errno", None) == 28:
+        text = "no space left on the device"
+        hint = "free disk space (or move the store); the store is as it was before this run"
+    return StoreWriteError(f"cannot write to store {path}: {text}", hint=hint)
+
+
+class Snapshot:
+    """The store as one version saw it: every table loaded at the version its commit names."""
+
+    def __init__(self, store: Store, commit: Commit) -> None:
+        self.store = store
+        self.commit = commit
+
+    def table(self, name: str):
+        from deltalake import DeltaTable
+
+        try:
+            return DeltaTable(str(self.store.path / name), version=self.commit.table_versions[name])
+        except Exception as exc:  # delta-rs raises its own types and OSError subclasses
+            raise damaged(self.store.path, exc) from exc
+
+    def dataset(self, name: str):
+        """A table as a pyarrow dataset (DuckDB pushes filters and projections into it)."""
+        try:
+            return self.table(name).to_pyarrow_dataset()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise damaged(self.store.path, exc) from exc
+
+    def arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        try:
+            return self.dataset(name).to_table(columns=columns)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self.missing_files(exc) from exc
+
+    def missing_files(self, exc: BaseException) -> StoreError:
+        """A file of this snapshot could not be read: vacuumed by compaction, or damage."""
+        if self.commit.version < self.store.head().version and isinstance(exc, (FileNotFoundError, OSError)):
+            return StoreError(
+                f"store version {self.commit.version} of {self.store.path} can no longer be read: {first_line(exc)}",
+                hint="`dqs store compact` removed its files; `dqs store history` lists the versions, "
+                "and newer ones are readable",
+            )
+        return damaged(self.store.path, exc)
+
+    @cached_property
+    def files(self) -> pa.Table:
+        """The active ledger entry of every file (the newest per file id), in input order."""
+        import numpy as np
+
+        ledger = self.arrow("files").sort_by([("file_id", "ascending"), ("store_version", "descending")])
+        ids = ledger["file_id"].to_numpy()
+        newest = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=np.int64)
+        return ledger.take(pa.array(newest))
+
+
+class Store:
+    """A history store directory (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        marker = path / MARKER
+        if not path.is_dir():
+            raise StoreError(f"store {path} does not exist",
+                             hint=f"create one with `dqs ingest LOG --store {path}`")
+        try:
+            info = json.loads(marker.read_text(encoding="utf-8"))
+            if not isinstance(info, dict) or info.get("format") != FORMAT_NAME:
+                raise ValueError("not a dqs store marker")
+            version = int(info["schema_version"])
+        except FileNotFoundError:
+            raise StoreError(f"{path} is not a dqs store (no {MARKER})",
+                             hint="pass the directory `dqs ingest --store` created, or a new path to create one") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"store {path}: {MARKER} is unreadable ({first_line(exc)})",
+                             hint="restore the store directory from a backup") from exc
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {path} has schema version {version}, newer than this dqs understands ({SCHEMA_VERSION})",
+                hint="upgrade dqs (pip install -U dqs) to read it",
+            )
+        self.schema_version = version
+
+    # -- creation ---------------------------------------------------------------------------
+
+    @staticmethod
+    def open_or_create(path: Path) -> Store:
+        """The store at `path`, created (empty, version 0) when the path does not exist yet or
+        is an empty directory. Creation happens in a sibling folder renamed into place, so a
+        killed creation leaves no half-made store."""
+        if path.is_dir() and (path / MARKER).exists():
+            return Store(path)
+        if path.exists() and not (path.is_dir() and not any(path.iterdir())):
+            return Store(path)  # raises: not a store
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-", dir=path.parent))
+        except OSError as exc:
+            raise StoreError(f"cannot create store {path}: {exc.strerror}",
+                             hint="choose a directory you can write to") from exc
+        try:
+            _create_tables(scratch)
+            if path.is_dir():
+                path.rmdir()  # empty: checked above
+            os.rename(scratch, path)
+        except OSError as exc:
+            raise write_failed(path, exc) from exc
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return Store(path)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _commits_table(self):
+        from deltalake import DeltaTable
+
+        try:
+            return DeltaTable(str(self.path / "commits"))
+        except Exception as exc:
+            raise damaged(self.path, exc) from exc
+
+    def commits(self) -> list[Commit]:
+        try:
+            rows = self._commits_table().to_pyarrow_table().sort_by("version").to_pylist()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise damaged(self.path, exc) from exc
+        if not rows:
+            raise damaged(self.path, ValueError("the commits table is empty"))
+        return [_commit(r) for r in rows]
+
+    def head(self) -> Commit:
+        return self.commits()[-1]
+
+    def snapshot(self, version: int | None = None, ingested_before: datetime | None = None) -> Snapshot:
+        """The latest version, version `version`, or the last one committed before `ingested_before`."""
+        commits = self.commits()
+        if version is not None:
+            found = [c for c in commits if c.version == version]
+            if not found:
+                raise InputError(f"store {self.path} has no version {version} (versions 0 to {commits[-1].version})",
+                                 hint="`dqs store history` lists the versions")
+            commit = found[0]
+        elif ingested_before is not None:
+            when = ingested_before if ingested_before.tzinfo else ingested_before.replace(tzinfo=timezone.utc)
+            earlier = [c for c in commits if c.committed_at < when]
+            if not earlier:
+                raise InputError(f"store {self.path} has no version committed before {when.isoformat()}",
+                                 hint=f"it was created at {commits[0].committed_at.isoformat()}")
+            commit = earlier[-1]
+        else:
+            commit = commits[-1]
+        return Snapshot(self, commit)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self, on_wait: Callable[[], None] | None = None) -> Iterator[Snapshot]:
+        """Hold the store's write lock; yields the head snapshot after undoing what a killed
+        writer left uncommitted."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            head = self.head()
+            self._roll_back_uncommitted(head)
+            yield Snapshot(self, head)
+        finally:
+            os.close(fd)
+
+    def _roll_back_uncommitted(self, head: Commit) -> None:
+        from deltalake import DeltaTable
+
+        for name in DATA_TABLES:
+            try:
+                table = DeltaTable(str(self.path / name))
+                current = table.version()
+            except Exception as exc:
+                raise damaged(self.path, exc) from exc
+            wanted = head.table_versions[name]
+            if current < wanted:
+                raise damaged(self.path, ValueError(f"table {name} is at version {current}, its commit names {wanted}"))
+            if current > wanted:
+                try:
+                    table.restore(wanted)
+                except Exception as exc:
+                    raise write_failed(self.path, exc) from exc
+
+    def append_commit(self, row: dict[str, Any]) -> Commit:
+        """Append a store version: the one atomic step that makes a writer's tables visible."""
+        from deltalake import write_deltalake
+
+        full = {"dqs_version": _dqs_version(), "schema_version": SCHEMA_VERSION, **row}
+        try:
+            write_deltalake(str(self.path / "commits"), pa.Table.from_pylist([full], SCHEMAS["commits"]), mode="append")
+        except Exception as exc:
+            raise write_failed(self.path, exc) from exc
+        return _commit(full)
+
+    def table_version(self, name: str) -> int:
+        from deltalake import DeltaTable
+
+        return DeltaTable(str(self.path / name)).version()
+
+
+def _dqs_version() -> str:
+    from dqs import __version__
+
+    return __version__
+
+
+def _create_tables(root: Path) -> None:
+    from deltalake import DeltaTable, write_deltalake
+
+    for name in DATA_TABLES:
+        DeltaTable.create(str(root / name), SCHEMAS[name], partition_by=PARTITIONS.get(name))
+    now = datetime.now(timezone.utc)
+    row = {
+        "version": 0, "committed_at": now, "operation": "create", "files_added": 0, "files_replaced": 0,
+        "files_skipped": 0, "rows_accepted": 0, "rows_rejected": 0, "reference_date": None, "groups": 0,
+        "dqs_version": _dqs_version(), "schema_version": SCHEMA_VERSION,
+        **{f"{name}_version": 0 for name in DATA_TABLES},
+    }
+    write_deltalake(str(root / "commits"), pa.Table.from_pylist([row], SCHEMAS["commits"]), mode="append")
+    marker = {"format": FORMAT_NAME, "schema_version": SCHEMA_VERSION, "created_at": now.isoformat(timespec="seconds"),
+              "created_by": f"dqs {_dqs_version()}"}
+    (root / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")

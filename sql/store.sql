@@ -1,0 +1,300 @@
+-- The history store (engine/store/): what one ingest adds to its Delta tables, and the summary
+-- state the daily run keeps up to date. Rows are validated by ingest.sql's `dqs_checked_rows`,
+-- exactly as for a one-shot summary.
+--
+-- A row's place in input order is (file_id, line): file ids follow ingest order, then sorted
+-- path within one invocation; a replaced file keeps its id. The latest row of a group is the
+-- one with the greatest (business_date, file_id, line), packed into one HUGEINT as in
+-- ingest.sql.
+
+-- name: ingest_checked
+-- Every row of the files being ingested (`raw_rows`), validated, with trimmed keys, once.
+-- `ingest_files` maps each file's position in this invocation to its file id.
+CREATE OR REPLACE TEMP TABLE ingest_checked AS
+SELECT
+    c.accepted,
+    f.file_id,
+    c.line_number AS line,
+    CASE WHEN c.accepted THEN dqs_trim(c.source) END AS source,
+    CASE WHEN c.accepted THEN dqs_trim(c.tenant_id) END AS tenant_id,
+    CASE WHEN c.accepted THEN dqs_trim(c.dataset_uuid) END AS dataset_uuid,
+    CASE WHEN c.accepted THEN dqs_trim(c.dataset_name) END AS dataset_name,
+    CASE WHEN c.accepted THEN dqs_trim(c.rule_code) END AS rule_code,
+    c.business_date,
+    c.results,
+    c.level_of_execution,
+    c.attribute_name,
+    c.dataset_record_count,
+    c.filtered_record_count,
+    c.reject_reason,
+    c.rejected_values,
+    c.input_row
+FROM dqs_checked_rows(CAST(NULL AS DATE), CAST(NULL AS DATE)) AS c
+JOIN ingest_files AS f ON f.file_index = c.file_index
+
+-- name: ingest_statuses
+-- The status of each distinct results text of the ingest, parsed once.
+CREATE OR REPLACE TEMP TABLE ingest_statuses AS
+SELECT results, dqs_status(results) AS status
+FROM (SELECT DISTINCT results FROM ingest_checked WHERE accepted)
+
+-- name: ingest_file_counts
+-- Per ingested file: rows read, accepted, rejected and with an unknown status.
+SELECT
+    f.file_id,
+    CAST(count(c.line) AS BIGINT) AS rows_read,
+    CAST(count(c.line) FILTER (WHERE c.accepted) AS BIGINT) AS rows_accepted,
+    CAST(count(c.line) FILTER (WHERE NOT c.accepted) AS BIGINT) AS rows_rejected,
+    CAST(count(c.line) FILTER (WHERE s.status = 'unknown') AS BIGINT) AS rows_unknown
+FROM ingest_files AS f
+LEFT JOIN ingest_checked AS c ON c.file_id = f.file_id
+LEFT JOIN ingest_statuses AS s ON s.results = c.results AND c.accepted
+GROUP BY f.file_id
+ORDER BY f.file_id
+
+-- name: ingest_rows
+-- The `rows` table's new rows: one per accepted row, typed, with its status and any extra
+-- input columns (as read), partitioned by business month.
+SELECT
+    c.file_id,
+    c.line,
+    c.source,
+    c.tenant_id,
+    c.dataset_uuid,
+    c.dataset_name,
+    c.rule_code,
+    c.business_date,
+    strftime(c.business_date, '%Y-%m') AS business_month,
+    c.results,
+    s.status,
+    nullif(dqs_trim(c.level_of_execution), '') AS level_of_execution,
+    nullif(dqs_trim(c.attribute_name), '') AS attribute_name,
+    c.dataset_record_count,
+    c.filtered_record_count,
+    input_row.* EXCLUDE (source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date, results,
+                           level_of_execution, attribute_name, dataset_record_count, filtered_record_count,
+                           _dqs_file_index, _dqs_line_number)
+FROM ingest_checked AS c
+JOIN ingest_statuses AS s ON s.results = c.results
+WHERE c.accepted
+
+-- name: ingest_rejects
+-- The `rejects` table's new rows: file, line, reasons and the raw values of the checked columns.
+SELECT
+    file_id,
+    line,
+    reject_reason AS reason,
+    rejected_values.source AS source,
+    rejected_values.tenant_id AS tenant_id,
+    rejected_values.dataset_uuid AS dataset_uuid,
+    rejected_values.dataset_name AS dataset_name,
+    rejected_values.rule_code AS rule_code,
+    rejected_values.business_date AS business_date,
+    rejected_values.dataset_record_count AS dataset_record_count,
+    rejected_values.filtered_record_count AS filtered_record_count
+FROM ingest_checked
+WHERE NOT accepted
+ORDER BY file_id, line
+
+-- name: ingest_daily
+-- The daily state of the ingested rows, the one definition of `daily`: per file, group and
+-- business date, pass / fail / unknown rows and runs, and the values of the day's latest row
+-- in that file (the greatest line). A (group, day) with rows in several files has one row per
+-- file; readers add them up.
+CREATE OR REPLACE TEMP TABLE arriving AS
+SELECT
+    c.file_id,
+    c.source,
+    c.tenant_id,
+    c.dataset_uuid,
+    c.dataset_name,
+    c.rule_code,
+    c.business_date,
+    strftime(c.business_date, '%Y-%m') AS business_month,
+    CAST(count(*) FILTER (WHERE s.status = 'pass') AS BIGINT) AS passes,
+    CAST(count(*) FILTER (WHERE s.status = 'fail') AS BIGINT) AS fails,
+    CAST(count(*) FILTER (WHERE s.status = 'unknown') AS BIGINT) AS unknown,
+    CAST(count(*) AS BIGINT) AS runs,
+    max(c.line) AS latest_line,
+    arg_max(c.dataset_record_count, c.line) AS latest_dataset_record_count,
+    arg_max(c.filtered_record_count, c.line) AS latest_filtered_record_count,
+    arg_max(dqs_trim(c.level_of_execution), c.line) AS latest_level_of_execution
+FROM ingest_checked AS c
+JOIN ingest_statuses AS s ON s.results = c.results
+WHERE c.accepted
+GROUP BY c.file_id, c.source, c.tenant_id, c.dataset_uuid, c.dataset_name, c.rule_code, c.business_date
+
+-- name: latest_arriving_date
+-- The latest business date among the arriving daily rows.
+SELECT max(business_date) FROM arriving
+
+-- name: fold_state
+-- The summary state at the reference date $reference: per group, pass / fail / unknown rows over
+-- the whole history, pass and fail rows in the rolling windows (dated on or after $reference
+-- minus 30, 90 and 365 days), and the latest row. It folds three relations:
+--   `state_before`: the state at the earlier reference date $previous (empty for a rebuild);
+--   `departing`: daily rows that were counted in `state_before` and may leave a window as the
+--     reference date moves from $previous to $reference (a day d leaves the k-day window when
+--     $previous - k <= d < $reference - k);
+--   `arriving`: daily rows not counted yet.
+-- So a daily update reads the new day, the state and the three days that leave the windows,
+-- never the whole history; a rebuild folds every daily row into an empty state.
+CREATE OR REPLACE TEMP TABLE summary_state AS
+WITH contributions AS (
+    SELECT
+        source, tenant_id, dataset_uuid, dataset_name, rule_code,
+        pass_total, fail_total, unknown_total,
+        pass_12m, fail_12m, pass_3m, fail_3m, pass_1m, fail_1m,
+        (CAST(latest_date - DATE '0001-01-01' AS HUGEINT) << 80)
+            + (CAST(latest_file_id AS HUGEINT) << 48) + latest_line AS position,
+        latest_dataset_record_count, latest_filtered_record_count, latest_level_of_execution
+    FROM state_before
+    UNION ALL
+    SELECT
+        source, tenant_id, dataset_uuid, dataset_name, rule_code,
+        0, 0, 0,
+        CASE WHEN business_date < CAST($reference AS DATE) - 365 THEN -passes ELSE 0 END,
+        CASE WHEN business_date < CAST($reference AS DATE) - 365 THEN -fails ELSE 0 END,
+        CASE WHEN business_date >= CAST($previous AS DATE) - 90 AND business_date < CAST($reference AS DATE) - 90
+             THEN -passes ELSE 0 END,
+        CASE WHEN business_date >= CAST($previous AS DATE) - 90 AND business_date < CAST($reference AS DATE) - 90
+             THEN -fails ELSE 0 END,
+        CASE WHEN business_date >= CAST($previous AS DATE) - 30 AND business_date < CAST($reference AS DATE) - 30
+             THEN -passes ELSE 0 END,
+        CASE WHEN business_date >= CAST($previous AS DATE) - 30 AND business_date < CAST($reference AS DATE) - 30
+             THEN -fails ELSE 0 END,
+        NULL, NULL, NULL, NULL
+    FROM departing
+    WHERE business_date >= CAST($previous AS DATE) - 365 AND business_date < CAST($reference AS DATE) - 30
+    UNION ALL
+    SELECT
+        source, tenant_id, dataset_uuid, dataset_name, rule_code,
+        passes, fails, unknown,
+        CASE WHEN business_date >= CAST($reference AS DATE) - 365 THEN passes ELSE 0 END,
+        CASE WHEN business_date >= CAST($reference AS DATE) - 365 THEN fails ELSE 0 END,
+        CASE WHEN business_date >= CAST($reference AS DATE) - 90 THEN passes ELSE 0 END,
+        CASE WHEN business_date >= CAST($reference AS DATE) - 90 THEN fails ELSE 0 END,
+        CASE WHEN business_date >= CAST($reference AS DATE) - 30 THEN passes ELSE 0 END,
+        CASE WHEN business_date >= CAST($reference AS DATE) - 30 THEN fails ELSE 0 END,
+        (CAST(business_date - DATE '0001-01-01' AS HUGEINT) << 80)
+            + (CAST(file_id AS HUGEINT) << 48) + latest_line,
+        latest_dataset_record_count, latest_filtered_record_count, latest_level_of_execution
+    FROM arriving
+    WHERE $as_of IS NULL OR business_date <= CAST($as_of AS DATE)
+),
+folded AS (
+    SELECT
+        source, tenant_id, dataset_uuid, dataset_name, rule_code,
+        CAST(sum(pass_total) AS BIGINT) AS pass_total,
+        CAST(sum(fail_total) AS BIGINT) AS fail_total,
+        CAST(sum(unknown_total) AS BIGINT) AS unknown_total,
+        CAST(sum(pass_12m) AS BIGINT) AS pass_12m,
+        CAST(sum(fail_12m) AS BIGINT) AS fail_12m,
+        CAST(sum(pass_3m) AS BIGINT) AS pass_3m,
+        CAST(sum(fail_3m) AS BIGINT) AS fail_3m,
+        CAST(sum(pass_1m) AS BIGINT) AS pass_1m,
+        CAST(sum(fail_1m) AS BIGINT) AS fail_1m,
+        max(position) AS position,
+        arg_max(latest_dataset_record_count, position) FILTER (WHERE position IS NOT NULL) AS latest_dataset_record_count,
+        arg_max(latest_filtered_record_count, position) FILTER (WHERE position IS NOT NULL) AS latest_filtered_record_count,
+        arg_max(latest_level_of_execution, position) FILTER (WHERE position IS NOT NULL) AS latest_level_of_execution
+    FROM contributions
+    GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
+)
+SELECT
+    source, tenant_id, dataset_uuid, dataset_name, rule_code,
+    pass_total, fail_total, unknown_total,
+    pass_12m, fail_12m, pass_3m, fail_3m, pass_1m, fail_1m,
+    DATE '0001-01-01' + CAST(position >> 80 AS INTEGER) AS latest_date,
+    CAST((position >> 48) & 4294967295 AS INTEGER) AS latest_file_id,
+    CAST(position & 281474976710655 AS BIGINT) AS latest_line,
+    latest_dataset_record_count,
+    latest_filtered_record_count,
+    latest_level_of_execution
+FROM folded
+
+-- name: group_counts_from_state
+-- `group_counts` (the relation summary.sql's `summary` reads) from `summary_state`: the state
+-- the store keeps for its latest reference date, or one folded for another.
+CREATE OR REPLACE TEMP VIEW group_counts AS
+SELECT
+    source,
+    tenant_id,
+    dataset_uuid,
+    dataset_name,
+    rule_code,
+    latest_date AS business_date_latest,
+    latest_dataset_record_count AS dataset_record_count_latest,
+    latest_filtered_record_count AS filtered_record_count_latest,
+    latest_level_of_execution AS level_of_execution_latest,
+    pass_total AS pass_count_total,
+    fail_total AS fail_count_total,
+    pass_1m AS pass_count_1m,
+    fail_1m AS fail_count_1m,
+    pass_3m AS pass_count_3m,
+    fail_3m AS fail_count_3m,
+    pass_12m AS pass_count_12m,
+    fail_12m AS fail_count_12m
+FROM summary_state
+
+-- name: state_totals
+-- Pass, fail and unknown-status rows in a summary state, and its groups.
+SELECT
+    CAST(coalesce(sum(pass_total), 0) AS BIGINT) AS pass_rows,
+    CAST(coalesce(sum(fail_total), 0) AS BIGINT) AS fail_rows,
+    CAST(coalesce(sum(unknown_total), 0) AS BIGINT) AS unknown_rows,
+    count(*) AS groups
+FROM summary_state
+
+-- name: rows_after_as_of
+-- Accepted rows dated after $as_of (counted, never summarized).
+SELECT CAST(coalesce(sum(runs), 0) AS BIGINT) FROM arriving WHERE business_date > CAST($as_of AS DATE)
+
+-- name: latest_date_until
+-- The latest business date of the daily rows on or before $as_of (all of them when NULL).
+SELECT max(business_date) FROM arriving WHERE $as_of IS NULL OR business_date <= CAST($as_of AS DATE)
+
+-- name: store_rejects
+-- `rejected` for outputs.sql: the store's rejects in input order, with their file's path.
+CREATE OR REPLACE TEMP VIEW rejected AS
+SELECT
+    f.path AS file,
+    r.line,
+    r.reason,
+    r.source,
+    r.tenant_id,
+    r.dataset_uuid,
+    r.dataset_name,
+    r.rule_code,
+    r.business_date,
+    r.dataset_record_count,
+    r.filtered_record_count,
+    r.file_id AS file_order
+FROM store_rejects_table AS r
+JOIN input_files AS f ON f.file_index = r.file_id
+
+-- name: store_results
+-- Analysts' `results` from the store: accepted rows in scope, their file's path and line, and
+-- their extra input columns.
+CREATE OR REPLACE TEMP TABLE results AS
+SELECT
+    r.source,
+    r.tenant_id,
+    r.dataset_uuid,
+    r.dataset_name,
+    r.rule_code,
+    r.business_date,
+    r.results,
+    r.status,
+    r.level_of_execution,
+    r.attribute_name,
+    r.dataset_record_count,
+    r.filtered_record_count,
+    f.path AS input_file,
+    r.line AS input_line,
+    r.* EXCLUDE (file_id, line, source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date,
+                 business_month, results, status, level_of_execution, attribute_name,
+                 dataset_record_count, filtered_record_count)
+FROM store_rows AS r
+JOIN input_files AS f ON f.file_index = r.file_id
+WHERE $as_of IS NULL OR r.business_date <= CAST($as_of AS DATE)
