@@ -444,7 +444,7 @@ def store_history(
 @store_app.command("compact")
 def store_compact(
     store: Annotated[Path, typer.Argument(help="History store directory.")],
-    retain_hours: Annotated[float, typer.Option(min=0, help="Keep the files versions younger than this still need (time travel); 0 keeps only the newest version's.")] = 168,
+    retain_hours: Annotated[int, typer.Option(min=0, help="Keep the files versions younger than this still need (time travel); 0 keeps only the newest version's.")] = 168,
 ) -> None:
     """Rewrite small files into large ones and remove files no version within --retain-hours
     needs. One new store version; summaries are unchanged."""

@@ -120,8 +120,9 @@ def _commit_outputs(report: RunReport, outputs: OutputSet, monitor: Monitor, sta
     }
     wall = monitor.wall_s
     report.performance["rows_per_s"] = round(report.rows_read / wall, 1) if wall > 0 else None
+    report_path = outputs.path(RUN_REPORT)
     report.outputs = sorted(outputs.names)
-    outputs.path(RUN_REPORT).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    report_path.write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n", encoding="utf-8")
     outputs.commit()
     return report
 

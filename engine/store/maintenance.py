@@ -83,14 +83,14 @@ def history(store: Store) -> list[dict[str, Any]]:
 @dataclass
 class CompactReport:
     version: int
-    retain_hours: float
+    retain_hours: int
     tables: dict[str, dict[str, Any]]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def compact(store: Store, retain_hours: float = DEFAULT_RETAIN_HOURS, on_wait=None) -> CompactReport:
+def compact(store: Store, retain_hours: int = DEFAULT_RETAIN_HOURS, on_wait=None) -> CompactReport:
     """Rewrite each table's small files into large ones, then remove the files no version
     younger than `retain_hours` needs (Delta vacuum). One new store version; its summaries are
     those of the version before (only the files change)."""

@@ -238,6 +238,8 @@ class Store:
                 path.rmdir()  # empty: checked above
             os.rename(scratch, path)
         except OSError as exc:
+            if (path / MARKER).exists():  # another run created it at the same moment: use theirs
+                return Store(path)
             raise write_failed(path, exc) from exc
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
