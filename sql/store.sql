@@ -123,6 +123,11 @@ FROM ingest_checked AS c
 JOIN ingest_statuses AS s ON s.results = c.results
 WHERE c.accepted
 GROUP BY c.file_id, c.source, c.tenant_id, c.dataset_uuid, c.dataset_name, c.rule_code, c.business_date
+-- date order: the daily table's row groups then cover a few days each (read by their statistics)
+ORDER BY c.business_date
+
+-- name: drop_arriving
+DROP TABLE IF EXISTS arriving
 
 -- name: latest_arriving_date
 -- The latest business date among the arriving daily rows.
@@ -293,8 +298,13 @@ SELECT
     f.path AS input_file,
     r.line AS input_line,
     r.* EXCLUDE (file_id, line, source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date,
-                 business_month, results, status, level_of_execution, attribute_name,
+                 results, status, level_of_execution, attribute_name,
                  dataset_record_count, filtered_record_count)
 FROM store_rows AS r
 JOIN input_files AS f ON f.file_index = r.file_id
 WHERE $as_of IS NULL OR r.business_date <= CAST($as_of AS DATE)
+
+-- name: table_files
+-- One store table as one version saw it: the Parquet files that version lists ($files; the
+-- partition column is not in them). Files written before an extra column appeared lack it.
+SELECT * FROM read_parquet($files, union_by_name = true)

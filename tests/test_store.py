@@ -286,3 +286,38 @@ def test_two_ingests_at_once_never_count_a_file_twice(tmp_path: Path, generated)
     info = json.loads(run_dqs("store", "info", store, "--json").stdout)
     assert info["rows_read"] == sum(len(read_csv(p)) - 1 for p in generated["parts"].iterdir())
     assert info["version"] == 1
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 6 MiB tmpfs (needs root, as CI and the development machines run)."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_a_one_line_error_and_the_store_is_unchanged(small_disk: Path, tmp_path: Path) -> None:
+    from dqs.engine.generate import GenerateOptions, generate_log
+
+    small, large = tmp_path / "a.csv", tmp_path / "b.csv"
+    generate_log(GenerateOptions(rows=2_000, output=small, seed=1))
+    generate_log(GenerateOptions(rows=400_000, output=large, seed=2))
+    store = small_disk / "store"
+    assert run_dqs("ingest", small, "--store", store).returncode == 0
+    assert run_dqs("summarize", "--store", store, "-o", tmp_path / "before").returncode == 0
+
+    full = run_dqs("ingest", large, "--store", store)
+    assert full.returncode == 1, full.stderr
+    lines = full.stderr.strip().splitlines()
+    assert "no space left" in lines[0].lower() and lines[-1].startswith("Hint:"), full.stderr
+    assert "Traceback" not in full.stderr
+
+    assert run_dqs("summarize", "--store", store, "-o", tmp_path / "after").returncode == 0
+    assert_same_outputs(tmp_path / "before", tmp_path / "after")
+    assert json.loads(run_dqs("store", "info", store, "--json").stdout)["version"] == 1

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ from ..monitor import Monitor
 from ..queries import query
 from ..scan import parquet_rows_per_file, raw_rows
 from ..sources import InputFiles, resolve_input
-from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, write_failed
+from .read import register_files
+from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, write_failed, writing
 
 Progress = Callable[[str], None]
 HASH_CHUNK = 1 << 20
@@ -180,6 +181,8 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
                 "ingested_at": now, "store_version": version,
             } for p, c in zip(todo, counts, strict=True)]
             _append(store, "files", pa.Table.from_pylist(ledger, SCHEMAS["files"]))
+            for name in ("files", "commits"):
+                _keep_small(store, name)
             commit = store.append_commit({
                 "version": version, "committed_at": datetime.now(timezone.utc),
                 "operation": "replace" if any(p.action == "replace" for p in todo) else "ingest",
@@ -207,18 +210,38 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def _append(store: Store, name: str, data: Any, merge: bool = False) -> None:
-    from deltalake import write_deltalake
+# Daily rows are written in date order, in row groups of about a day of a large store's groups,
+# so that a read of a few days skips the rest of a file by its row-group statistics.
+DAILY_ROW_GROUP = 1 << 15
+# The ledger and the commits table get one small file per ingest; past this many, an ingest
+# rewrites them into one (a few rows per file: cheap), so reading them stays cheap every day.
+SMALL_TABLE_FILES = 32
 
-    try:
-        write_deltalake(str(store.path / name), data, mode="append", partition_by=PARTITIONS.get(name),
-                        schema_mode="merge" if merge else None)
-    except Exception as exc:
-        if type(exc).__name__ == "SchemaMismatchError":
-            raise InputError(f"cannot add the rows to store {store.path}: {exc}",
-                             hint="an extra input column has another type than in earlier files; "
-                             "rename or cast it") from exc
-        raise write_failed(store.path, exc) from exc
+
+def _append(store: Store, name: str, data: Any, merge: bool = False) -> None:
+    from deltalake import WriterProperties, write_deltalake
+
+    properties = WriterProperties(max_row_group_size=DAILY_ROW_GROUP) if name == "daily" else None
+    with writing(store.path):
+        try:
+            write_deltalake(str(store.path / name), data, mode="append", partition_by=PARTITIONS.get(name),
+                            schema_mode="merge" if merge else None, writer_properties=properties)
+        except Exception as exc:
+            if type(exc).__name__ == "SchemaMismatchError":
+                raise InputError(f"cannot add the rows to store {store.path}: {exc}",
+                                 hint="an extra input column has another type than in earlier files; "
+                                 "rename or cast it") from exc
+            raise
+
+
+def _keep_small(store: Store, name: str) -> None:
+    """Rewrite a small table's files into one when an ingest a day has made them many."""
+    from deltalake import DeltaTable
+
+    with writing(store.path):
+        table = DeltaTable(str(store.path / name))
+        if len(table.file_uris()) > SMALL_TABLE_FILES:
+            table.optimize.compact()
 
 
 def _delete(store: Store, name: str, file_ids: list[int]) -> None:
@@ -226,10 +249,8 @@ def _delete(store: Store, name: str, file_ids: list[int]) -> None:
 
     # delta-rs takes a predicate as SQL text; the ids are integers from the ledger
     predicate = "file_id IN (" + ", ".join(str(int(i)) for i in file_ids) + ")"
-    try:
+    with writing(store.path):
         DeltaTable(str(store.path / name)).delete(predicate)
-    except Exception as exc:
-        raise write_failed(store.path, exc) from exc
 
 
 def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned]) -> dict[str, Any]:
@@ -253,43 +274,37 @@ def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned]) -> 
     if replaced or previous is None:
         # a rebuild: every daily row of the new daily table arrives in an empty state
         if replaced:
-            db.con.execute("DROP TABLE arriving")
+            db.execute(query("store.sql", "drop_arriving"))
             try:
-                db.register("arriving", DeltaTable(str(store.path / "daily")).to_pyarrow_dataset())
+                paths = list(DeltaTable(str(store.path / "daily")).file_uris())
             except Exception as exc:
                 raise write_failed(store.path, exc) from exc
+            register_files(db, "arriving", "daily", paths)
         db.register("state_before", SCHEMAS["state"].empty_table())
-        db.register("departing", SCHEMAS["daily"].empty_table())
+        register_files(db, "departing", "daily", [])
         reference = db.scalar(query("store.sql", "latest_arriving_date"))
         previous = None
     else:
         latest = db.scalar(query("store.sql", "latest_arriving_date"))
         reference = previous if latest is None or latest <= previous else latest
         db.register("state_before", head.arrow("state"))
-        db.register("departing", _departing(head, previous, reference))
+        register_files(db, "departing", "daily", _departing_files(head, previous, reference))
     db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous, "as_of": None})
     state = db.table("summary_state").cast(SCHEMAS["state"])
-    try:
+    with writing(store.path):
         write_deltalake(str(store.path / "state"), state, mode="overwrite")
-    except Exception as exc:
-        raise write_failed(store.path, exc) from exc
     return {"reference": reference, "groups": state.num_rows}
 
 
-def _departing(head: Snapshot, previous: date, reference: date) -> pa.Table:
-    """The daily rows (as the head saw them) of the days that leave a rolling window when the
-    reference date moves from `previous` to `reference`: read by their dates, not the history."""
-    import pyarrow.compute as pc
-    from datetime import timedelta
-
+def _departing_files(head: Snapshot, previous: date, reference: date) -> list[str]:
+    """The daily files (as the head saw them) that may hold the days leaving a rolling window
+    when the reference date moves from `previous` to `reference`, found by their business_date
+    statistics: a daily step reads three days' files, not the history. fold_state picks the
+    days themselves (and DuckDB skips row groups by the same statistics)."""
     if reference <= previous:
-        return SCHEMAS["daily"].empty_table()
-    day = pc.field("business_date")
-    ranges = None
+        return []
+    paths: dict[str, None] = {}
     for days in (30, 90, 365):
-        expr = (day >= previous - timedelta(days=days)) & (day < reference - timedelta(days=days))
-        ranges = expr if ranges is None else ranges | expr
-    try:
-        return head.dataset("daily").to_table(filter=ranges)
-    except Exception as exc:
-        raise head.missing_files(exc) from exc
+        for path in head.file_paths("daily", previous - timedelta(days=days), reference - timedelta(days=days)):
+            paths[path] = None
+    return list(paths)

@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .tables import DATA_TABLES, TABLES, Store, damaged, write_failed
+import pyarrow as pa
+
+from .tables import DATA_TABLES, TABLES, Store, damaged, writing
 
 DEFAULT_RETAIN_HOURS = 168  # Delta Lake's own default: a week of time travel survives compaction
 
@@ -62,7 +64,7 @@ def info(store: Store) -> dict[str, Any]:
 def _date_range(snapshot):
     """The first and last business date, from the daily table's file statistics (no data read)."""
     try:
-        actions = snapshot.table("daily").get_add_actions(flatten=True)
+        actions = pa.table(snapshot.table("daily").get_add_actions(flatten=True))
     except Exception as exc:
         raise damaged(snapshot.store.path, exc) from exc
     names = actions.schema.names
@@ -101,13 +103,11 @@ def compact(store: Store, retain_hours: int = DEFAULT_RETAIN_HOURS, on_wait=None
         for name in DATA_TABLES:
             path = store.path / name
             before_files, before_bytes = _disk_bytes(path)
-            try:
+            with writing(store.path):
                 table = DeltaTable(str(path))
                 metrics = table.optimize.compact()
                 removed = DeltaTable(str(path)).vacuum(retention_hours=retain_hours, enforce_retention_duration=False,
                                                        dry_run=False)
-            except Exception as exc:
-                raise write_failed(store.path, exc) from exc
             after_files, after_bytes = _disk_bytes(path)
             tables[name] = {
                 "files_compacted": metrics.get("numFilesRemoved", 0),

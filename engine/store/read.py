@@ -17,7 +17,23 @@ import pyarrow as pa
 
 from ..database import Database
 from ..queries import query
-from .tables import SCHEMAS, Snapshot
+from .tables import PARTITIONS, SCHEMAS, Snapshot
+
+
+def register_files(db: Database, view: str, name: str, paths: list[str]) -> None:
+    """`view` in `db`: the given Parquet files of store table `name` (without its partition
+    column), or an empty relation of its schema."""
+    if paths:
+        db.relation(query("store.sql", "table_files"), {"files": paths}).create_view(view, replace=True)
+    else:
+        schema = SCHEMAS[name]
+        for column in PARTITIONS.get(name, []):
+            schema = schema.remove(schema.get_field_index(column))
+        db.register(view, schema.empty_table())
+
+
+def drop_view(db: Database, view: str) -> None:
+    db.unregister(view)  # a registered Arrow object, or a view made by register_files
 
 
 @dataclass(frozen=True)
@@ -46,16 +62,16 @@ def prepare_summary(db: Database, snapshot: Snapshot, as_of: date | None) -> Sto
         db.register("summary_state", snapshot.arrow("state"))
     else:
         reference = as_of
-        db.register("arriving", snapshot.dataset("daily"))
+        register_files(db, "arriving", "daily", snapshot.file_paths("daily"))
         db.register("state_before", SCHEMAS["state"].empty_table())
         db.register("departing", SCHEMAS["daily"].empty_table())
         db.execute(query("store.sql", "fold_state"), {"reference": as_of, "previous": None, "as_of": as_of})
         rows_after = db.scalar(query("store.sql", "rows_after_as_of"), {"as_of": as_of})
         for name in ("arriving", "state_before", "departing"):
-            db.unregister(name)
+            drop_view(db, name)
     db.execute(query("store.sql", "group_counts_from_state"))
     totals = db.arrow(query("store.sql", "state_totals")).to_pylist()[0]
-    db.register("store_rejects_table", snapshot.dataset("rejects"))
+    register_files(db, "store_rejects_table", "rejects", snapshot.file_paths("rejects"))
     db.execute(query("store.sql", "store_rejects"))
     per_file = [
         {"path": r["path"], "rows_read": r["rows_read"], "rows_accepted": r["rows_accepted"],
@@ -77,9 +93,9 @@ def prepare_summary(db: Database, snapshot: Snapshot, as_of: date | None) -> Sto
 
 def prepare_analysis(db: Database, snapshot: Snapshot, as_of: date | None) -> None:
     """Analysts' `results` and `daily` from the store's rows (no pass over raw files)."""
-    db.register("store_rows", snapshot.dataset("rows"))
+    register_files(db, "store_rows", "rows", snapshot.file_paths("rows"))
     try:
         db.execute(query("store.sql", "store_results"), {"as_of": as_of})
     finally:
-        db.unregister("store_rows")
+        drop_view(db, "store_rows")
     db.create_table("daily", query("portable.sql", "daily"))

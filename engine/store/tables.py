@@ -135,37 +135,90 @@ def write_failed(path: Path, exc: BaseException) -> StoreWriteError:
     return StoreWriteError(f"cannot write to store {path}: {text}", hint=hint)
 
 
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Around a delta-rs write: a failure becomes one StoreWriteError (the store is as it was:
+    no commit names the half-written version). delta-rs' native threads print a panic message
+    on stderr when a write fails (a full disk, say); what they print is kept back while the write
+    runs, and shown only if the write succeeds, so a failure is the one line dqs renders."""
+    import sys
+
+    captured = tempfile.TemporaryFile()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(captured.fileno(), 2)
+    failed = False
+    try:
+        yield
+    except DqsError:
+        failed = True
+        raise
+    except Exception as exc:
+        failed = True
+        raise write_failed(path, exc) from exc
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        if not failed:
+            captured.seek(0)
+            if text := captured.read():
+                os.write(2, text)
+        captured.close()
+
+
 class Snapshot:
-    """The store as one version saw it: every table loaded at the version its commit names."""
+    """The store as one version saw it: every table loaded at the version its commit names.
+
+    Tables are read from the Parquet files that version lists (as a Spark cluster or any
+    Parquet reader may), not through a dataset over every file: building a dataset costs
+    milliseconds per file, and the daily run reads only the files it needs."""
 
     def __init__(self, store: Store, commit: Commit) -> None:
         self.store = store
         self.commit = commit
+        self._tables: dict[str, Any] = {}
 
     def table(self, name: str):
         from deltalake import DeltaTable
 
-        try:
-            return DeltaTable(str(self.store.path / name), version=self.commit.table_versions[name])
-        except Exception as exc:  # delta-rs raises its own types and OSError subclasses
-            raise damaged(self.store.path, exc) from exc
+        if name not in self._tables:
+            try:
+                self._tables[name] = DeltaTable(str(self.store.path / name), version=self.commit.table_versions[name])
+            except Exception as exc:  # delta-rs raises its own types and OSError subclasses
+                raise damaged(self.store.path, exc) from exc
+        return self._tables[name]
 
-    def dataset(self, name: str):
-        """A table as a pyarrow dataset (DuckDB pushes filters and projections into it)."""
+    def file_paths(self, name: str, day_from: date | None = None, day_before: date | None = None) -> list[str]:
+        """The data files of a table at this version; with a date range, only those whose
+        business_date statistics overlap [day_from, day_before)."""
+        table = self.table(name)
         try:
-            return self.table(name).to_pyarrow_dataset()
-        except StoreError:
-            raise
+            if day_from is None:
+                return list(table.file_uris())
+            actions = pa.table(table.get_add_actions(flatten=True))
         except Exception as exc:
             raise damaged(self.store.path, exc) from exc
+        paths = actions.column("path").to_pylist()
+        names = actions.schema.names
+        if "min.business_date" not in names:
+            return [str(self.store.path / name / p) for p in paths]
+        lows = actions.column("min.business_date").to_pylist()
+        highs = actions.column("max.business_date").to_pylist()
+        return [str(self.store.path / name / p) for p, lo, hi in zip(paths, lows, highs, strict=True)
+                if lo is None or hi is None or (hi >= day_from and lo < day_before)]
 
-    def arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
+    def arrow(self, name: str, paths: list[str] | None = None) -> pa.Table:
+        """A (small) table, or the given files of it, as one Arrow table of the table's schema."""
+        import pyarrow.parquet as pq
+
+        paths = self.file_paths(name) if paths is None else paths
         try:
-            return self.dataset(name).to_table(columns=columns)
-        except StoreError:
-            raise
+            parts = [pq.ParquetFile(p).read() for p in paths]
         except Exception as exc:
             raise self.missing_files(exc) from exc
+        if not parts:
+            return SCHEMAS[name].empty_table()
+        return pa.concat_tables(parts, promote_options="permissive")
 
     def missing_files(self, exc: BaseException) -> StoreError:
         """A file of this snapshot could not be read: vacuumed by compaction, or damage."""
@@ -267,10 +320,27 @@ class Store:
         return [_commit(r) for r in rows]
 
     def head(self) -> Commit:
-        return self.commits()[-1]
+        """The newest version, read from the one file that holds it (found by its statistics),
+        so the daily run does not read every commit."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = self._commits_table()
+        try:
+            actions = pa.table(table.get_add_actions(flatten=True))
+            newest = pc.index(actions.column("max.version"), pc.max(actions.column("max.version"))).as_py()
+            part = pq.ParquetFile(str(self.path / "commits" / actions.column("path")[newest].as_py())).read()
+        except Exception as exc:
+            raise damaged(self.path, exc) from exc
+        rows = part.sort_by("version").to_pylist()
+        if not rows:
+            raise damaged(self.path, ValueError("the commits table is empty"))
+        return _commit(rows[-1])
 
     def snapshot(self, version: int | None = None, ingested_before: datetime | None = None) -> Snapshot:
         """The latest version, version `version`, or the last one committed before `ingested_before`."""
+        if version is None and ingested_before is None:
+            return Snapshot(self, self.head())
         commits = self.commits()
         if version is not None:
             found = [c for c in commits if c.version == version]
@@ -322,20 +392,16 @@ class Store:
             if current < wanted:
                 raise damaged(self.path, ValueError(f"table {name} is at version {current}, its commit names {wanted}"))
             if current > wanted:
-                try:
+                with writing(self.path):
                     table.restore(wanted)
-                except Exception as exc:
-                    raise write_failed(self.path, exc) from exc
 
     def append_commit(self, row: dict[str, Any]) -> Commit:
         """Append a store version: the one atomic step that makes a writer's tables visible."""
         from deltalake import write_deltalake
 
         full = {"dqs_version": _dqs_version(), "schema_version": SCHEMA_VERSION, **row}
-        try:
+        with writing(self.path):
             write_deltalake(str(self.path / "commits"), pa.Table.from_pylist([full], SCHEMAS["commits"]), mode="append")
-        except Exception as exc:
-            raise write_failed(self.path, exc) from exc
         return _commit(full)
 
     def table_version(self, name: str) -> int:
