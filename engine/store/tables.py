@@ -17,7 +17,6 @@ it writes (`Store.writer`). Writers hold an exclusive lock on the directory.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -365,19 +364,12 @@ class Store:
     def writer(self, on_wait: Callable[[], None] | None = None) -> Iterator[Snapshot]:
         """Hold the store's write lock; yields the head snapshot after undoing what a killed
         writer left uncommitted."""
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if on_wait is not None:
-                    on_wait()
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        from ..outputs import exclusive
+
+        with exclusive(self.path, on_wait):
             head = self.head()
             self._roll_back_uncommitted(head)
             yield Snapshot(self, head)
-        finally:
-            os.close(fd)
 
     def _roll_back_uncommitted(self, head: Commit) -> None:
         from deltalake import DeltaTable
