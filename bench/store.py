@@ -26,6 +26,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from dqs.engine.store.maintenance import disk_usage
+
 from .runner import SIZES, data_dir, dqs_command, ensure_input, run_measured
 
 CONTRACT = ("full_summary.csv", "nl_all_rows.txt", "rejects.csv", "summary.parquet")
@@ -72,10 +74,6 @@ def _lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
 
 
-def _disk_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
 def daily_vs_one_shot(folder: Path, repeat: int) -> dict:
     store, ingest_s, history_rows = history_store(folder)
     work = Path(tempfile.mkdtemp(prefix="dqs-bench-store-", dir=data_dir()))
@@ -97,7 +95,7 @@ def daily_vs_one_shot(folder: Path, repeat: int) -> dict:
             runs["daily"].append((wall, peak))
         different = [n for n in CONTRACT if (one / n).read_bytes() != (daily / n).read_bytes()]
         report = json.loads((daily / "run_report.json").read_text())
-        store_bytes = _disk_bytes(work / "store")
+        store_bytes = disk_usage(work / "store")[1]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     best = {k: min(w for w, _ in v) for k, v in runs.items()}

@@ -80,10 +80,7 @@ def profile(performance: dict[str, Any]) -> None:
         rows.append((s["name"], f"{s['wall_s']:.3f}", f"{s['cpu_s']:.3f}", _size(s["peak_rss_bytes"]),
                      "-" if rate is None else f"{rate:,.0f}"))
     rows.append(("total", f"{performance.get('wall_s', 0):.3f}", "", _size(performance.get("peak_rss_bytes")), ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.write(_table(rows, right={1, 2, 3, 4}) + "\n")
 
 
 def evaluation(result: dict[str, Any]) -> None:
@@ -148,7 +145,8 @@ def ingest_report(report: dict[str, Any]) -> None:
     sys.stderr.write("\n".join(lines) + "\n")
 
 
-def _table(rows: list[tuple[str, ...]], right: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+def _table(rows: list[tuple[str, ...]], right: set[int]) -> str:
+    """Rows of cells as aligned columns (those in `right` right-aligned) under a rule line."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
            for r in rows]

@@ -253,15 +253,9 @@ def prepare_relations(db: Database, *, as_of: Any, keep_input: bool) -> None:
     if keep_input:
         db.execute(query("analyst.sql", "create_results"), {"as_of": as_of})
         db.create_table("daily", query("portable.sql", "daily"))
-    db.execute(query("analyst.sql", "drop_internals"))
-    db.unregister("input_files")
-
-
-def drop_store_internals(db: Database) -> None:
-    """Hide the working relations of a summary made from the store (store/read.py)."""
-    for name in ("summary_state", "store_rejects_table"):
+    for name in ("input_files", "summary_state", "store_rejects_table"):  # registered Arrow objects
         db.unregister(name)
-    db.execute(query("analyst.sql", "drop_store_internals"))
+    db.execute(query("analyst.sql", "drop_internals"))
 
 
 def lock_down(db: Database) -> None:

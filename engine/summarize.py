@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -103,11 +104,49 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             say("inspecting input")
             files = resolve_input(options.input)
             rules = load_rules(options.rules)
-            analysis = _check_analysis(options, files)
+            analysis = _check_analysis(options, files.columns)
             output_dir = prepare_output_dir(Path(options.output_dir))
-        with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
-            remove_stale(output_dir)
-            return _summarize_locked(options, files, rules, analysis, output_dir, monitor, say, started)
+        with _output_session(options, output_dir, say) as session:
+            with monitor.stage("start engine"):
+                engine = open_engine(options.engine, options.spark_master)
+            try:
+                report = _run(session.db, engine, files, rules, options, analysis, session.outputs, monitor, say,
+                              session.memory_limit, session.spill)
+            finally:
+                engine.close()
+            return _commit_outputs(report, session.outputs, monitor, started, say)
+
+
+@dataclass
+class _Session:
+    """What a run writes with: the staged outputs, a DuckDB connection and its spill folder."""
+
+    outputs: OutputSet
+    db: Database
+    spill: Path
+    memory_limit: str
+
+
+@contextmanager
+def _output_session(options: SummarizeOptions, output_dir: Path, say: Progress) -> Iterator[_Session]:
+    """Lock the output directory, finish or remove what killed runs left there, and open the
+    staged outputs and the connection; everything temporary goes when the block ends."""
+    with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
+        remove_stale(output_dir)
+        memory_limit = options.memory_limit or default_memory_limit()
+        spill = spill_directory(output_dir)
+        outputs: OutputSet | None = None
+        db: Database | None = None
+        try:
+            outputs = OutputSet(output_dir)
+            db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
+            yield _Session(outputs, db, spill, memory_limit)
+        finally:
+            if db is not None:
+                db.close()
+            if outputs is not None:
+                outputs.discard()
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def _commit_outputs(report: RunReport, outputs: OutputSet, monitor: Monitor, started: datetime,
@@ -151,76 +190,58 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
             store = Store(Path(options.store))
             snapshot = store.snapshot(options.store_version, options.ingested_before)
             rules = load_rules(options.rules)
-            sql_files = analyst.discover(options.sql_dirs)
-            if sql_files:
-                problems = analyst.static_problems(sql_files, options.params)
-                if problems:
-                    raise AnalystSqlError(problems[0], hint="fix the file; `dqs sql check DIR` lists every problem")
+            analysis = _check_analysis(options, ())  # ingest refused extra columns named like its own
             output_dir = prepare_output_dir(Path(options.output_dir))
-        with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
-            remove_stale(output_dir)
-            memory_limit = options.memory_limit or default_memory_limit()
-            spill = spill_directory(output_dir)
-            outputs: OutputSet | None = None
-            db: Database | None = None
-            try:
-                outputs = OutputSet(output_dir)
-                db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
-                db.execute(query("ingest.sql", "create_macros"))
-                db.register("rules", rules)
-                with monitor.stage("read store") as stage:
-                    say(f"reading store version {snapshot.commit.version}")
-                    figures = prepare_summary(db, snapshot, options.as_of)
-                    stage.rows = figures.rows_accepted
-                groups, unknown_codes = _summary_outputs(db, outputs, monitor, say)
-                if sql_files:
-                    with monitor.stage("analyst sql"):
-                        say(f"running {len(sql_files)} SQL file(s)")
-                        keep_rows = analyst.needs_rows(sql_files)
-                        if keep_rows:
-                            prepare_analysis(db, snapshot, options.as_of)
-                        analyst.drop_store_internals(db)
-                        analyst.prepare_relations(db, as_of=options.as_of, keep_input=False)
-                        analyst.lock_down(db)
-                        analyst.run_files(db, sql_files, options.params,
-                                          {"as_of": options.as_of, "reference_date": figures.reference})
-                        analyst.write_outputs(db, sql_files, outputs.path, spill / "writer")
-                report = RunReport(
-                    input_files=figures.input_files,
-                    input_format="store",
-                    rows_read=figures.rows_read,
-                    rows_accepted=figures.rows_accepted,
-                    rows_rejected=figures.rows_rejected,
-                    rows_unknown_status=figures.rows_unknown_status,
-                    rows_after_as_of=figures.rows_after_as_of,
-                    input_passes=0,
-                    rows_pass=figures.rows_pass,
-                    rows_fail=figures.rows_fail,
-                    groups=groups,
-                    unknown_rule_codes=unknown_codes,
-                    rules_file=None if options.rules is None else str(options.rules),
-                    rules_defined=rules.num_rows,
-                    reference_date=None if figures.reference is None else figures.reference.isoformat(),
-                    as_of=None if options.as_of is None else options.as_of.isoformat(),
-                    memory_limit=memory_limit,
-                    threads=options.threads,
-                    sql_files=[str(f.path) for f in sql_files],
-                    sql_reads_rows=bool(sql_files) and analyst.needs_rows(sql_files),
-                    store={"path": str(store.path), "version": snapshot.commit.version,
-                           "committed_at": snapshot.commit.committed_at.isoformat(),
-                           "ingested": None if ingested is None else ingested.as_dict()},
-                )
-                return _commit_outputs(report, outputs, monitor, started, say)
-            finally:
-                if db is not None:
-                    db.close()
-                if outputs is not None:
-                    outputs.discard()
-                shutil.rmtree(spill, ignore_errors=True)
+        with _output_session(options, output_dir, say) as session:
+            db = session.db
+            db.execute(query("ingest.sql", "create_macros"))
+            db.register("rules", rules)
+            with monitor.stage("read store") as stage:
+                say(f"reading store version {snapshot.commit.version}")
+                figures = prepare_summary(db, snapshot, options.as_of)
+                stage.rows = figures.rows_accepted
+            groups, unknown_codes = _summary_outputs(db, session.outputs, monitor, say)
+            if analysis is not None:
+                with monitor.stage("analyst sql"):
+                    say(f"running {len(analysis.files)} SQL file(s)")
+                    if analysis.keep_rows:
+                        prepare_analysis(db, snapshot, options.as_of)
+                    analyst.prepare_relations(db, as_of=options.as_of, keep_input=False)
+                    analyst.lock_down(db)
+                    analyst.run_files(db, analysis.files, options.params,
+                                      {"as_of": options.as_of, "reference_date": figures.reference})
+                    analyst.write_outputs(db, analysis.files, session.outputs.path, session.spill / "writer")
+            report = RunReport(
+                input_files=figures.input_files,
+                input_format="store",
+                rows_read=figures.rows_read,
+                rows_accepted=figures.rows_accepted,
+                rows_rejected=figures.rows_rejected,
+                rows_unknown_status=figures.rows_unknown_status,
+                rows_after_as_of=figures.rows_after_as_of,
+                input_passes=0,
+                rows_pass=figures.rows_pass,
+                rows_fail=figures.rows_fail,
+                groups=groups,
+                unknown_rule_codes=unknown_codes,
+                rules_file=None if options.rules is None else str(options.rules),
+                rules_defined=rules.num_rows,
+                reference_date=None if figures.reference is None else figures.reference.isoformat(),
+                as_of=None if options.as_of is None else options.as_of.isoformat(),
+                memory_limit=session.memory_limit,
+                threads=options.threads,
+                sql_files=[] if analysis is None else [str(f.path) for f in analysis.files],
+                sql_reads_rows=analysis is not None and analysis.keep_rows,
+                store={"path": str(store.path), "version": snapshot.commit.version,
+                       "committed_at": snapshot.commit.committed_at.isoformat(),
+                       "ingested": None if ingested is None else ingested.as_dict()},
+            )
+            return _commit_outputs(report, session.outputs, monitor, started, say)
 
 
-def _check_analysis(options: SummarizeOptions, files: InputFiles) -> Analysis | None:
-    """Find and check the analyst files up front, so a bad file costs no pass over the data."""
+def _check_analysis(options: SummarizeOptions, columns: tuple[str, ...]) -> Analysis | None:
+    """Find and check the analyst files up front, so a bad file costs no pass over the data
+    (`columns`: the input's, for names that would clash with `results`' own)."""
     sql_files = analyst.discover(options.sql_dirs)
     if not sql_files:
         return None
@@ -228,38 +249,13 @@ def _check_analysis(options: SummarizeOptions, files: InputFiles) -> Analysis | 
     if problems:
         raise AnalystSqlError(problems[0], hint="fix the file; `dqs sql check DIR` lists every problem")
     keep_rows = analyst.needs_rows(sql_files)
-    clashes = sorted(analyst.RESULTS_OWN_COLUMNS & (set(files.columns) - set(REQUIRED_COLUMNS)))
+    clashes = sorted(analyst.RESULTS_OWN_COLUMNS & (set(columns) - set(REQUIRED_COLUMNS)))
     if keep_rows and clashes:
         raise InputError(
             f"input column(s) {', '.join(clashes)} clash with the `results` relation's own columns",
             hint="rename those input columns, or run without SQL files that read results or daily",
         )
     return Analysis(sql_files, keep_rows)
-
-
-def _summarize_locked(options: SummarizeOptions, files: InputFiles, rules: pa.Table, analysis: Analysis | None,
-                      output_dir: Path, monitor: Monitor, say: Progress, started: datetime) -> RunReport:
-    """The run itself, while the output directory is locked."""
-    memory_limit = options.memory_limit or default_memory_limit()
-    spill = spill_directory(output_dir)
-    outputs: OutputSet | None = None
-    db: Database | None = None
-    engine: Engine | None = None
-    try:
-        outputs = OutputSet(output_dir)
-        db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
-        with monitor.stage("start engine"):
-            engine = open_engine(options.engine, options.spark_master)
-        report = _run(db, engine, files, rules, options, analysis, outputs, monitor, say, memory_limit, spill)
-        return _commit_outputs(report, outputs, monitor, started, say)
-    finally:
-        if engine is not None:
-            engine.close()
-        if db is not None:
-            db.close()
-        if outputs is not None:
-            outputs.discard()
-        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _summary_outputs(db: Database, outputs: OutputSet, monitor: Monitor, say: Progress) -> tuple[int, list[str]]:

@@ -41,17 +41,13 @@ JOIN input_files AS f ON f.file_index = c.file_index
 SELECT * FROM raw_rows LIMIT 0
 
 -- name: drop_internals
--- The engine's working tables, dropped so that analyst files see only the documented relations.
+-- The engine's working tables (of a one-shot run or of a run from the store), dropped so that
+-- analyst files see only the documented relations.
 DROP VIEW IF EXISTS rejected;
 DROP VIEW IF EXISTS group_counts;
 DROP VIEW IF EXISTS group_statuses;
 DROP TABLE IF EXISTS statuses;
-DROP TABLE IF EXISTS staged
-
--- name: drop_store_internals
--- The working tables of a summary from the store (store.sql), dropped for the same reason.
-DROP VIEW IF EXISTS rejected;
-DROP VIEW IF EXISTS group_counts;
+DROP TABLE IF EXISTS staged;
 DROP TABLE IF EXISTS summary_state
 
 -- name: lock_down

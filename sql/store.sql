@@ -136,23 +136,24 @@ SELECT max(business_date) FROM arriving
 -- name: fold_state
 -- The summary state at the reference date $reference: per group, pass / fail / unknown rows over
 -- the whole history, pass and fail rows in the rolling windows (dated on or after $reference
--- minus 30, 90 and 365 days), and the latest row. It folds three relations:
+-- minus 30, 90 and 365 days), and the latest row, with the column names of summary.sql's
+-- `group_counts` (plus the latest row's place in input order). It folds three relations:
 --   `state_before`: the state at the earlier reference date $previous (empty for a rebuild);
 --   `departing`: daily rows that were counted in `state_before` and may leave a window as the
 --     reference date moves from $previous to $reference (a day d leaves the k-day window when
 --     $previous - k <= d < $reference - k);
---   `arriving`: daily rows not counted yet.
+--   `arriving`: daily rows not counted yet (those dated after $as_of, when given, are left out).
 -- So a daily update reads the new day, the state and the three days that leave the windows,
 -- never the whole history; a rebuild folds every daily row into an empty state.
 CREATE OR REPLACE TEMP TABLE summary_state AS
 WITH contributions AS (
     SELECT
         source, tenant_id, dataset_uuid, dataset_name, rule_code,
-        pass_total, fail_total, unknown_total,
-        pass_12m, fail_12m, pass_3m, fail_3m, pass_1m, fail_1m,
-        (CAST(latest_date - DATE '0001-01-01' AS HUGEINT) << 80)
+        pass_count_total, fail_count_total, unknown_count_total,
+        pass_count_12m, fail_count_12m, pass_count_3m, fail_count_3m, pass_count_1m, fail_count_1m,
+        (CAST(business_date_latest - DATE '0001-01-01' AS HUGEINT) << 80)
             + (CAST(latest_file_id AS HUGEINT) << 48) + latest_line AS position,
-        latest_dataset_record_count, latest_filtered_record_count, latest_level_of_execution
+        dataset_record_count_latest, filtered_record_count_latest, level_of_execution_latest
     FROM state_before
     UNION ALL
     SELECT
@@ -190,74 +191,47 @@ WITH contributions AS (
 folded AS (
     SELECT
         source, tenant_id, dataset_uuid, dataset_name, rule_code,
-        CAST(sum(pass_total) AS BIGINT) AS pass_total,
-        CAST(sum(fail_total) AS BIGINT) AS fail_total,
-        CAST(sum(unknown_total) AS BIGINT) AS unknown_total,
-        CAST(sum(pass_12m) AS BIGINT) AS pass_12m,
-        CAST(sum(fail_12m) AS BIGINT) AS fail_12m,
-        CAST(sum(pass_3m) AS BIGINT) AS pass_3m,
-        CAST(sum(fail_3m) AS BIGINT) AS fail_3m,
-        CAST(sum(pass_1m) AS BIGINT) AS pass_1m,
-        CAST(sum(fail_1m) AS BIGINT) AS fail_1m,
+        CAST(sum(pass_count_total) AS BIGINT) AS pass_count_total,
+        CAST(sum(fail_count_total) AS BIGINT) AS fail_count_total,
+        CAST(sum(unknown_count_total) AS BIGINT) AS unknown_count_total,
+        CAST(sum(pass_count_12m) AS BIGINT) AS pass_count_12m,
+        CAST(sum(fail_count_12m) AS BIGINT) AS fail_count_12m,
+        CAST(sum(pass_count_3m) AS BIGINT) AS pass_count_3m,
+        CAST(sum(fail_count_3m) AS BIGINT) AS fail_count_3m,
+        CAST(sum(pass_count_1m) AS BIGINT) AS pass_count_1m,
+        CAST(sum(fail_count_1m) AS BIGINT) AS fail_count_1m,
         max(position) AS position,
-        arg_max(latest_dataset_record_count, position) FILTER (WHERE position IS NOT NULL) AS latest_dataset_record_count,
-        arg_max(latest_filtered_record_count, position) FILTER (WHERE position IS NOT NULL) AS latest_filtered_record_count,
-        arg_max(latest_level_of_execution, position) FILTER (WHERE position IS NOT NULL) AS latest_level_of_execution
+        arg_max(dataset_record_count_latest, position) FILTER (WHERE position IS NOT NULL) AS dataset_record_count_latest,
+        arg_max(filtered_record_count_latest, position) FILTER (WHERE position IS NOT NULL) AS filtered_record_count_latest,
+        arg_max(level_of_execution_latest, position) FILTER (WHERE position IS NOT NULL) AS level_of_execution_latest
     FROM contributions
     GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
 )
 SELECT
-    source, tenant_id, dataset_uuid, dataset_name, rule_code,
-    pass_total, fail_total, unknown_total,
-    pass_12m, fail_12m, pass_3m, fail_3m, pass_1m, fail_1m,
-    DATE '0001-01-01' + CAST(position >> 80 AS INTEGER) AS latest_date,
+    * EXCLUDE (position),
+    DATE '0001-01-01' + CAST(position >> 80 AS INTEGER) AS business_date_latest,
     CAST((position >> 48) & 4294967295 AS INTEGER) AS latest_file_id,
-    CAST(position & 281474976710655 AS BIGINT) AS latest_line,
-    latest_dataset_record_count,
-    latest_filtered_record_count,
-    latest_level_of_execution
+    CAST(position & 281474976710655 AS BIGINT) AS latest_line
 FROM folded
 
 -- name: group_counts_from_state
 -- `group_counts` (the relation summary.sql's `summary` reads) from `summary_state`: the state
 -- the store keeps for its latest reference date, or one folded for another.
 CREATE OR REPLACE TEMP VIEW group_counts AS
-SELECT
-    source,
-    tenant_id,
-    dataset_uuid,
-    dataset_name,
-    rule_code,
-    latest_date AS business_date_latest,
-    latest_dataset_record_count AS dataset_record_count_latest,
-    latest_filtered_record_count AS filtered_record_count_latest,
-    latest_level_of_execution AS level_of_execution_latest,
-    pass_total AS pass_count_total,
-    fail_total AS fail_count_total,
-    pass_1m AS pass_count_1m,
-    fail_1m AS fail_count_1m,
-    pass_3m AS pass_count_3m,
-    fail_3m AS fail_count_3m,
-    pass_12m AS pass_count_12m,
-    fail_12m AS fail_count_12m
-FROM summary_state
+SELECT * EXCLUDE (unknown_count_total, latest_file_id, latest_line) FROM summary_state
 
 -- name: state_totals
 -- Pass, fail and unknown-status rows in a summary state, and its groups.
 SELECT
-    CAST(coalesce(sum(pass_total), 0) AS BIGINT) AS pass_rows,
-    CAST(coalesce(sum(fail_total), 0) AS BIGINT) AS fail_rows,
-    CAST(coalesce(sum(unknown_total), 0) AS BIGINT) AS unknown_rows,
+    CAST(coalesce(sum(pass_count_total), 0) AS BIGINT) AS pass_rows,
+    CAST(coalesce(sum(fail_count_total), 0) AS BIGINT) AS fail_rows,
+    CAST(coalesce(sum(unknown_count_total), 0) AS BIGINT) AS unknown_rows,
     count(*) AS groups
 FROM summary_state
 
 -- name: rows_after_as_of
 -- Accepted rows dated after $as_of (counted, never summarized).
 SELECT CAST(coalesce(sum(runs), 0) AS BIGINT) FROM arriving WHERE business_date > CAST($as_of AS DATE)
-
--- name: latest_date_until
--- The latest business date of the daily rows on or before $as_of (all of them when NULL).
-SELECT max(business_date) FROM arriving WHERE $as_of IS NULL OR business_date <= CAST($as_of AS DATE)
 
 -- name: store_rejects
 -- `rejected` for outputs.sql: the store's rejects in input order, with their file's path.

@@ -30,6 +30,9 @@ from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, write_failed, writing
 
 Progress = Callable[[str], None]
 HASH_CHUNK = 1 << 20
+# columns the `rows` table and analysts' `results` add to the input's: an extra input column
+# cannot be called so
+STORE_OWN_COLUMNS = frozenset({"file_id", "line", "business_month", "status", "input_file", "input_line"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,10 @@ def _input_files(inputs: tuple[str, ...]) -> InputFiles:
                          hint="ingest the CSV files and the Parquet files in two invocations")
     paths = sorted({p: None for r in resolved for p in r.paths}, key=str)
     columns = {c: None for r in resolved for c in r.columns}
+    clashes = sorted(set(columns) & STORE_OWN_COLUMNS)
+    if clashes:
+        raise InputError(f"input column(s) {', '.join(clashes)} clash with the store's own columns",
+                         hint="rename those input columns before ingesting")
     return InputFiles(tuple(paths), formats.pop(), tuple(columns))
 
 
@@ -303,8 +310,4 @@ def _departing_files(head: Snapshot, previous: date, reference: date) -> list[st
     days themselves (and DuckDB skips row groups by the same statistics)."""
     if reference <= previous:
         return []
-    paths: dict[str, None] = {}
-    for days in (30, 90, 365):
-        for path in head.file_paths("daily", previous - timedelta(days=days), reference - timedelta(days=days)):
-            paths[path] = None
-    return list(paths)
+    return head.file_paths("daily", [(previous - timedelta(days=k), reference - timedelta(days=k)) for k in (30, 90, 365)])

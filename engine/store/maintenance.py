@@ -15,7 +15,7 @@ from .tables import DATA_TABLES, TABLES, Store, damaged, writing
 DEFAULT_RETAIN_HOURS = 168  # Delta Lake's own default: a week of time travel survives compaction
 
 
-def _disk_bytes(folder: Path) -> tuple[int, int]:
+def disk_usage(folder: Path) -> tuple[int, int]:
     """Files and bytes under a folder (data files and transaction log alike)."""
     count = size = 0
     for root, _dirs, names in os.walk(folder):
@@ -36,7 +36,7 @@ def info(store: Store) -> dict[str, Any]:
     dates = _date_range(snapshot)
     tables = {}
     for name in TABLES:
-        count, size = _disk_bytes(store.path / name)
+        count, size = disk_usage(store.path / name)
         tables[name] = {"files_on_disk": count, "bytes_on_disk": size}
         if name in DATA_TABLES:
             tables[name]["version"] = head.table_versions[name]
@@ -102,13 +102,13 @@ def compact(store: Store, retain_hours: int = DEFAULT_RETAIN_HOURS, on_wait=None
     with store.writer(on_wait) as head:
         for name in DATA_TABLES:
             path = store.path / name
-            before_files, before_bytes = _disk_bytes(path)
+            before_files, before_bytes = disk_usage(path)
             with writing(store.path):
                 table = DeltaTable(str(path))
                 metrics = table.optimize.compact()
                 removed = DeltaTable(str(path)).vacuum(retention_hours=retain_hours, enforce_retention_duration=False,
                                                        dry_run=False)
-            after_files, after_bytes = _disk_bytes(path)
+            after_files, after_bytes = disk_usage(path)
             tables[name] = {
                 "files_compacted": metrics.get("numFilesRemoved", 0),
                 "files_written": metrics.get("numFilesAdded", 0),

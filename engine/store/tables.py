@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,18 +73,23 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("latest_line", pa.int64()), ("latest_dataset_record_count", pa.int64()),
         ("latest_filtered_record_count", pa.int64()), ("latest_level_of_execution", pa.string()),
     ]),
-    "state": pa.schema([
+    "state": pa.schema([  # named as summary.sql's `group_counts`, plus what folding needs
         *KEY_FIELDS,
-        *[pa.field(c, pa.int64()) for c in ("pass_total", "fail_total", "unknown_total", "pass_12m", "fail_12m",
-                                           "pass_3m", "fail_3m", "pass_1m", "fail_1m")],
-        ("latest_date", pa.date32()), ("latest_file_id", pa.int32()), ("latest_line", pa.int64()),
-        ("latest_dataset_record_count", pa.int64()), ("latest_filtered_record_count", pa.int64()),
-        ("latest_level_of_execution", pa.string()),
+        *[pa.field(c, pa.int64()) for c in ("pass_count_total", "fail_count_total", "unknown_count_total",
+                                           "pass_count_12m", "fail_count_12m", "pass_count_3m", "fail_count_3m",
+                                           "pass_count_1m", "fail_count_1m")],
+        ("dataset_record_count_latest", pa.int64()), ("filtered_record_count_latest", pa.int64()),
+        ("level_of_execution_latest", pa.string()), ("business_date_latest", pa.date32()),
+        ("latest_file_id", pa.int32()), ("latest_line", pa.int64()),
     ]),
 }
+
 PARTITIONS: dict[str, list[str]] = {"rows": ["business_month"], "daily": ["business_month"]}
 DATA_TABLES = ("files", "rows", "rejects", "daily", "state")  # versioned by `commits`
 TABLES = ("commits", *DATA_TABLES)
+
+
+PANIC_GRACE_S = 0.5
 
 
 class StoreError(InputError):
@@ -154,6 +160,7 @@ def writing(path: Path) -> Iterator[None]:
         raise
     except Exception as exc:
         failed = True
+        time.sleep(PANIC_GRACE_S)  # the panic is printed by a worker thread, sometimes after the error returns
         raise write_failed(path, exc) from exc
     finally:
         os.dup2(saved, 2)
@@ -187,24 +194,23 @@ class Snapshot:
                 raise damaged(self.store.path, exc) from exc
         return self._tables[name]
 
-    def file_paths(self, name: str, day_from: date | None = None, day_before: date | None = None) -> list[str]:
-        """The data files of a table at this version; with a date range, only those whose
-        business_date statistics overlap [day_from, day_before)."""
+    def file_paths(self, name: str, days: list[tuple[date, date]] | None = None) -> list[str]:
+        """The data files of a table at this version; with `days`, a list of [first, before)
+        date ranges, only the files whose business_date statistics overlap one of them."""
         table = self.table(name)
         try:
-            if day_from is None:
+            if days is None:
                 return list(table.file_uris())
             actions = pa.table(table.get_add_actions(flatten=True))
         except Exception as exc:
             raise damaged(self.store.path, exc) from exc
         paths = actions.column("path").to_pylist()
-        names = actions.schema.names
-        if "min.business_date" not in names:
+        if "min.business_date" not in actions.schema.names:
             return [str(self.store.path / name / p) for p in paths]
         lows = actions.column("min.business_date").to_pylist()
         highs = actions.column("max.business_date").to_pylist()
         return [str(self.store.path / name / p) for p, lo, hi in zip(paths, lows, highs, strict=True)
-                if lo is None or hi is None or (hi >= day_from and lo < day_before)]
+                if lo is None or hi is None or any(hi >= first and lo < before for first, before in days)]
 
     def arrow(self, name: str, paths: list[str] | None = None) -> pa.Table:
         """A (small) table, or the given files of it, as one Arrow table of the table's schema."""
@@ -274,10 +280,9 @@ class Store:
         """The store at `path`, created (empty, version 0) when the path does not exist yet or
         is an empty directory. Creation happens in a sibling folder renamed into place, so a
         killed creation leaves no half-made store."""
-        if path.is_dir() and (path / MARKER).exists():
-            return Store(path)
-        if path.exists() and not (path.is_dir() and not any(path.iterdir())):
-            return Store(path)  # raises: not a store
+        empty_dir = path.is_dir() and not any(path.iterdir())
+        if path.exists() and not empty_dir:
+            return Store(path)  # a store, or the error that says what it is instead
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-", dir=path.parent))
@@ -286,8 +291,8 @@ class Store:
                              hint="choose a directory you can write to") from exc
         try:
             _create_tables(scratch)
-            if path.is_dir():
-                path.rmdir()  # empty: checked above
+            if empty_dir:
+                path.rmdir()
             os.rename(scratch, path)
         except OSError as exc:
             if (path / MARKER).exists():  # another run created it at the same moment: use theirs
