@@ -23,7 +23,7 @@ import json
 import shutil
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from dqs.engine.store.maintenance import disk_usage
@@ -33,8 +33,9 @@ from .runner import SIZES, data_dir, dqs_command, ensure_input, run_measured
 CONTRACT = ("full_summary.csv", "nl_all_rows.txt", "rejects.csv", "summary.parquet")
 
 
-def split_log(size: str, double: bool) -> Path:
-    """`DIR/1-history.csv` and `DIR/2-day.csv` (and `DIR/0-older.csv` with `double`), made once."""
+def split_log(size: str, double: bool, parts: int = 1) -> Path:
+    """`DIR/1-history-K.csv` (the history cut by date into `parts` files), `DIR/2-day.csv` (the
+    last day), and with `double` `DIR/0-older.csv` (the history again, 730 days earlier); made once."""
     import polars as pl
 
     folder = data_dir() / f"store-{size}{'-x2' if double else ''}"
@@ -43,28 +44,39 @@ def split_log(size: str, double: bool) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     log = ensure_input(size, "csv")
     frame = pl.scan_csv(log, infer_schema=False)
-    last = frame.select(pl.col("business_date").str.head(10).max()).collect().item()
     day = pl.col("business_date").str.head(10)
-    frame.filter(day < last).sink_csv(folder / "1-history.csv")
+    last = frame.select(day.max()).collect().item()
+    first = frame.select(day.min()).collect().item()
+    history = frame.filter(day < last)
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    cuts = [(start + (end - start) * k / parts).isoformat() for k in range(parts)] + [last]
+    for k in range(parts):
+        history.filter((day >= cuts[k]) & (day < cuts[k + 1])).sink_csv(folder / f"1-history-{k:02d}.csv")
     frame.filter(day == last).sink_csv(folder / "2-day.csv")
     if double:
         shifted = (day.str.strptime(pl.Date, "%Y-%m-%d") - timedelta(days=730)).cast(pl.String)
-        frame.filter(day < last).with_columns(business_date=shifted).sink_csv(folder / "0-older.csv")
+        history.with_columns(business_date=shifted).sink_csv(folder / "0-older.csv")
     return folder
 
 
 def history_store(folder: Path) -> tuple[Path, float, int]:
-    """The store of every file but the last day (made once); its ingest wall time and rows."""
+    """The store of every file but the last day, one ingest per file (made once); the ingests'
+    wall time and rows."""
     store = folder / "store"
     files = sorted(p for p in folder.glob("*.csv") if p.name != "2-day.csv")
     rows = sum(_lines(p) - 1 for p in files)
     stamp = folder / "store-ingest.json"
     if not stamp.exists():
         shutil.rmtree(store, ignore_errors=True)
-        wall, peak, code, tail = run_measured(dqs_command() + ["ingest", *map(str, files), "--store", str(store), "-q"])
-        if code != 0:
-            raise RuntimeError(f"ingest failed: {tail}")
-        stamp.write_text(json.dumps({"wall_s": wall, "peak_rss_mb": peak, "rows": rows}))
+        walls, peaks = [], []
+        for path in files:
+            wall, peak, code, tail = run_measured(dqs_command() + ["ingest", str(path), "--store", str(store), "-q"])
+            if code != 0:
+                raise RuntimeError(f"ingest of {path} failed: {tail}")
+            walls.append(wall)
+            peaks.append(peak)
+        stamp.write_text(json.dumps({"wall_s": sum(walls), "peak_rss_mb": max(peaks), "rows": rows,
+                                     "ingests": len(files)}))
     facts = json.loads(stamp.read_text())
     return store, facts["wall_s"], facts["rows"]
 
@@ -129,14 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="10m", choices=sorted(SIZES))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--double", action="store_true", help="also a history twice as long, same groups")
+    parser.add_argument("--history-files", type=int, default=1,
+                        help="cut the history into this many files by date, ingested one invocation each")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    results = {"single": daily_vs_one_shot(split_log(args.size, False), args.repeat)}
+    results = {"single": daily_vs_one_shot(split_log(args.size, False, args.history_files), args.repeat)}
     if args.double:
-        results["double"] = daily_vs_one_shot(split_log(args.size, True), args.repeat)
+        results["double"] = daily_vs_one_shot(split_log(args.size, True, args.history_files), args.repeat)
         results["daily_double_over_single"] = round(results["double"]["daily_s"] / results["single"]["daily_s"], 3)
-    parquet = ensure_input(args.size, "parquet")
-    results["parquet_log_bytes"] = parquet.stat().st_size
+    parquet = data_dir() / f"results-{args.size}.parquet"  # made by `dqs bench` for that size, if it ran
+    results["parquet_log_bytes"] = parquet.stat().st_size if parquet.exists() else None
     for name, r in (("single", results["single"]), ("double", results.get("double"))):
         if r is None:
             continue
@@ -145,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
               f"outputs identical: {r['outputs_identical']}; history ingest {r['history_ingest_s']:.1f} s "
               f"({r['ingest_rows_per_s']:,} rows/s against the one-shot's {r['one_shot_rows_per_s']:,}); "
               f"store {r['store_bytes'] / 2**20:.0f} MiB, CSV {r['csv_bytes'] / 2**20:.0f} MiB")
-    print(f"Parquet log of the same size: {results['parquet_log_bytes'] / 2**20:.0f} MiB")
+    if results["parquet_log_bytes"]:
+        print(f"Parquet log of the same size: {results['parquet_log_bytes'] / 2**20:.0f} MiB")
     if "daily_double_over_single" in results:
         print(f"daily run, history doubled / single: {results['daily_double_over_single']:.3f}")
     if args.json:

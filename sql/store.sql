@@ -28,7 +28,10 @@ SELECT
     c.filtered_record_count,
     c.reject_reason,
     c.rejected_values,
-    c.input_row
+    -- extra input columns as read (only those: the whole raw row would double what is held)
+    input_row.* EXCLUDE (source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date, results,
+                         level_of_execution, attribute_name, dataset_record_count, filtered_record_count,
+                         _dqs_file_index, _dqs_line_number)
 FROM dqs_checked_rows(CAST(NULL AS DATE), CAST(NULL AS DATE)) AS c
 JOIN ingest_files AS f ON f.file_index = c.file_index
 
@@ -71,9 +74,9 @@ SELECT
     nullif(dqs_trim(c.attribute_name), '') AS attribute_name,
     c.dataset_record_count,
     c.filtered_record_count,
-    input_row.* EXCLUDE (source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date, results,
-                           level_of_execution, attribute_name, dataset_record_count, filtered_record_count,
-                           _dqs_file_index, _dqs_line_number)
+    c.* EXCLUDE (accepted, file_id, line, source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date,
+                 results, level_of_execution, attribute_name, dataset_record_count, filtered_record_count,
+                 reject_reason, rejected_values)
 FROM ingest_checked AS c
 JOIN ingest_statuses AS s ON s.results = c.results
 WHERE c.accepted

@@ -32,7 +32,8 @@ Progress = Callable[[str], None]
 HASH_CHUNK = 1 << 20
 # columns the `rows` table and analysts' `results` add to the input's: an extra input column
 # cannot be called so
-STORE_OWN_COLUMNS = frozenset({"file_id", "line", "business_month", "status", "input_file", "input_line"})
+STORE_OWN_COLUMNS = frozenset({"file_id", "line", "business_month", "status", "input_file", "input_line",
+                               "accepted", "reject_reason", "rejected_values"})
 
 
 @dataclass(frozen=True)
