@@ -174,7 +174,10 @@ WITH contributions AS (
              THEN -fails ELSE 0 END,
         NULL, NULL, NULL, NULL
     FROM departing
-    WHERE business_date >= CAST($previous AS DATE) - 365 AND business_date < CAST($reference AS DATE) - 30
+    -- only the days that leave a window: the files hold many more
+    WHERE (business_date >= CAST($previous AS DATE) - 365 AND business_date < CAST($reference AS DATE) - 365)
+       OR (business_date >= CAST($previous AS DATE) - 90 AND business_date < CAST($reference AS DATE) - 90)
+       OR (business_date >= CAST($previous AS DATE) - 30 AND business_date < CAST($reference AS DATE) - 30)
     UNION ALL
     SELECT
         source, tenant_id, dataset_uuid, dataset_name, rule_code,
