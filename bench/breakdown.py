@@ -28,7 +28,7 @@ from .runner import FLOOR_SCRIPT, SIZES, TYPED_COLUMNS, dqs_command, ensure_inpu
 
 POLARS_PARSE = """
 import sys, polars as pl
-from dqs.engine.sources import REQUIRED_COLUMNS
+from dqs.engine.inputs.sources import REQUIRED_COLUMNS
 frame = pl.scan_csv(sys.argv[1], infer_schema=False, row_index_name="_line")
 print(frame.select(pl.len(), *[pl.col(c).str.len_bytes().sum() for c in REQUIRED_COLUMNS]).collect(engine="streaming"))
 """
@@ -37,7 +37,7 @@ POLARS_STAGING = """
 import sys
 from datetime import date
 from pathlib import Path
-from dqs.engine.csv_stage import staging_query
+from dqs.engine.inputs.csv_stage import staging_query
 # the anchor's value does not change the work; the summary takes the latest date of the input
 print(staging_query(Path(sys.argv[1]), date(2026, 10, 30), None).collect(engine="streaming").shape)
 """

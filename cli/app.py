@@ -73,9 +73,9 @@ def summarize(
     With --store, the daily run: INPUT (if given) is ingested into the history store, then the
     store is summarized; the outputs equal a one-shot run over every ingested file in ingest
     order. --as-of, --store-version and --ingested-before reproduce earlier summaries."""
-    from dqs.engine.analyst import parse_params, sql_dirs
-    from dqs.engine.summarize import SummarizeOptions
-    from dqs.engine.summarize import summarize as run_summary
+    from dqs.engine.summary.analyst import parse_params, sql_dirs
+    from dqs.engine.summary.summarize import SummarizeOptions
+    from dqs.engine.summary.summarize import summarize as run_summary
 
     if threads and "polars" not in sys.modules:  # Polars sizes its pool once, when it loads
         os.environ["POLARS_MAX_THREADS"] = str(threads)
@@ -189,7 +189,7 @@ def generate(
 
 
 def _read_history(input: str, rules: Optional[Path], memory_limit: Optional[str], threads: Optional[int]):
-    from dqs.engine.series import read_history
+    from dqs.engine.forecast.series import read_history
 
     return read_history(input, rules, memory_limit=memory_limit, threads=threads)
 
@@ -211,10 +211,10 @@ def train(
 
     import polars as pl
 
-    from dqs.engine.bundle import save_bundle
-    from dqs.engine.forecast import TrainOptions
-    from dqs.engine.forecast import train as fit
-    from dqs.engine.series import History
+    from dqs.engine.forecast.bundle import save_bundle
+    from dqs.engine.forecast.train import TrainOptions
+    from dqs.engine.forecast.train import train as fit
+    from dqs.engine.forecast.series import History
 
     history = _read_history(input, rules, memory_limit, None)
     cutoff = _parse_date(as_of, "--as-of")
@@ -246,7 +246,7 @@ def predict(
 
     import polars as pl
 
-    from dqs.engine.predict import last_observed, predict_requests
+    from dqs.engine.forecast.predict import last_observed, predict_requests
 
     bundle, full = _bundle_and_history(model, history)
     request = pl.DataFrame({"dataset_uuid": [dataset_uuid], "rule_code": [rule_code], "business_date": [date]})
@@ -272,7 +272,7 @@ def predict(
 
 
 def _bundle_and_history(model: Path, history: Optional[str]):
-    from dqs.engine.bundle import load_bundle, merge_history
+    from dqs.engine.forecast.bundle import load_bundle, merge_history
 
     bundle = load_bundle(model)
     full = bundle.history
@@ -292,7 +292,7 @@ def batch_predict(
     complete either way: failed rows say why in `error`)."""
     import os
 
-    from dqs.engine.predict import predict_requests, read_requests
+    from dqs.engine.forecast.predict import predict_requests, read_requests
 
     bundle, full = _bundle_and_history(model, history)
     result = predict_requests(bundle, full, read_requests(input))
@@ -318,8 +318,8 @@ def validate_model(
 
     import polars as pl
 
-    from dqs.engine.bundle import load_bundle
-    from dqs.engine.predict import backtest, backtest_origins
+    from dqs.engine.forecast.bundle import load_bundle
+    from dqs.engine.forecast.predict import backtest, backtest_origins
 
     bundle = load_bundle(model)
     history = _read_history(test_data, None, None, None)
@@ -364,7 +364,7 @@ def sql_list(
     dirs: Annotated[Optional[list[Path]], typer.Argument(help="Folders of .sql files (default: $DQS_SQL_DIR, else the shipped examples).")] = None,
 ) -> None:
     """List the SQL files that would run, in order, with their description (first comment line)."""
-    from dqs.engine.analyst import discover, examples_dir, sql_dirs
+    from dqs.engine.summary.analyst import discover, examples_dir, sql_dirs
 
     folders = sql_dirs(dirs) or [examples_dir()]
     files = discover(folders)
@@ -382,7 +382,7 @@ def sql_check(
 ) -> None:
     """Parse and bind every file against empty relations of the right schema (no data read);
     report every problem with file, line and column. Exit 2 when any file has a problem."""
-    from dqs.engine.analyst import check_files, discover, parse_params
+    from dqs.engine.summary.analyst import check_files, discover, parse_params
 
     if target not in ("duckdb", "spark"):
         raise InputError(f"--target {target!r} is not duckdb or spark", hint="use --target duckdb or --target spark")

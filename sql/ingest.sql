@@ -248,7 +248,7 @@ CREATE OR REPLACE TEMP TABLE staged AS
 SELECT * FROM dqs_stage_rows(CAST($window_anchor AS DATE), CAST($as_of AS DATE))
 
 -- name: csv_irregular_rows
--- CSV input is staged by Polars (engine/csv_stage.py) into `csv_staged`: regular rows already
+-- CSV input is staged by Polars (engine/inputs/csv_stage.py) into `csv_staged`: regular rows already
 -- aggregated, every other row as read, one per line. Those others become `raw_rows` here, so
 -- stage_input checks them with the same SQL as any input.
 CREATE OR REPLACE TEMP VIEW raw_rows AS

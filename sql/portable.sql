@@ -194,3 +194,41 @@ SELECT
     count(*) AS runs
 FROM results
 GROUP BY dataset_uuid, rule_code, business_date
+
+-- name: store_state
+-- The history store's summary state at $reference from its daily rows (`store_daily`, the
+-- Parquet files of one store version), for an engine that reads the store's tables itself:
+-- the same figures as store.sql's fold_state, with the latest row's position as one sortable
+-- text (date, file id, line).
+SELECT
+    source,
+    tenant_id,
+    dataset_uuid,
+    dataset_name,
+    rule_code,
+    sum(passes) AS pass_count_total,
+    sum(fails) AS fail_count_total,
+    sum(unknown) AS unknown_count_total,
+    sum(CASE WHEN business_date >= CAST($reference AS DATE) - 365 THEN passes ELSE 0 END) AS pass_count_12m,
+    sum(CASE WHEN business_date >= CAST($reference AS DATE) - 365 THEN fails ELSE 0 END) AS fail_count_12m,
+    sum(CASE WHEN business_date >= CAST($reference AS DATE) - 90 THEN passes ELSE 0 END) AS pass_count_3m,
+    sum(CASE WHEN business_date >= CAST($reference AS DATE) - 90 THEN fails ELSE 0 END) AS fail_count_3m,
+    sum(CASE WHEN business_date >= CAST($reference AS DATE) - 30 THEN passes ELSE 0 END) AS pass_count_1m,
+    sum(CASE WHEN business_date >= CAST($reference AS DATE) - 30 THEN fails ELSE 0 END) AS fail_count_1m,
+    max(position) AS latest_key,
+    arg_max(latest_dataset_record_count, position) AS dataset_record_count_latest,
+    arg_max(latest_filtered_record_count, position) AS filtered_record_count_latest,
+    arg_max(latest_level_of_execution, position) AS level_of_execution_latest
+FROM (
+    SELECT
+        *,
+        CAST(business_date AS VARCHAR) || lpad(CAST(file_id AS VARCHAR), 10, '0')
+            || lpad(CAST(latest_line AS VARCHAR), 19, '0') AS position
+    FROM store_daily
+    WHERE $as_of IS NULL OR business_date <= CAST($as_of AS DATE)
+) AS daily_rows
+GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
+
+-- name: store_rows_after
+-- Rows of the store's daily state dated after $as_of.
+SELECT coalesce(sum(runs), 0) AS rows_after FROM store_daily WHERE business_date > CAST($as_of AS DATE)

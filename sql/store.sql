@@ -220,6 +220,29 @@ SELECT
     CAST(position & 281474976710655 AS BIGINT) AS latest_line
 FROM folded
 
+-- name: summary_state_from_portable
+-- `summary_state` from portable.sql's store_state, folded by another engine (`portable_state`):
+-- the latest row's position text back as date, file id and line.
+CREATE OR REPLACE TEMP TABLE summary_state AS
+SELECT
+    source, tenant_id, dataset_uuid, dataset_name, rule_code,
+    CAST(pass_count_total AS BIGINT) AS pass_count_total,
+    CAST(fail_count_total AS BIGINT) AS fail_count_total,
+    CAST(unknown_count_total AS BIGINT) AS unknown_count_total,
+    CAST(pass_count_12m AS BIGINT) AS pass_count_12m,
+    CAST(fail_count_12m AS BIGINT) AS fail_count_12m,
+    CAST(pass_count_3m AS BIGINT) AS pass_count_3m,
+    CAST(fail_count_3m AS BIGINT) AS fail_count_3m,
+    CAST(pass_count_1m AS BIGINT) AS pass_count_1m,
+    CAST(fail_count_1m AS BIGINT) AS fail_count_1m,
+    CAST(dataset_record_count_latest AS BIGINT) AS dataset_record_count_latest,
+    CAST(filtered_record_count_latest AS BIGINT) AS filtered_record_count_latest,
+    level_of_execution_latest,
+    CAST(left(latest_key, 10) AS DATE) AS business_date_latest,
+    CAST(substring(latest_key, 11, 10) AS INTEGER) AS latest_file_id,
+    CAST(substring(latest_key, 21, 19) AS BIGINT) AS latest_line
+FROM portable_state
+
 -- name: group_counts_from_state
 -- `group_counts` (the relation summary.sql's `summary` reads) from `summary_state`: the state
 -- the store keeps for its latest reference date, or one folded for another.

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from conftest import COLUMNS, read_csv, run_dqs, write_log
-from dqs.engine.analyst import examples_dir
+from dqs.engine.summary.analyst import examples_dir
 from dqs.engine.generate import GenerateOptions, generate_log, write_rules
-from dqs.engine.summarize import SummarizeOptions, summarize
+from dqs.engine.summary.summarize import SummarizeOptions, summarize
 from reference import status_of
 
 KEY = ["source", "tenant_id", "dataset_uuid", "dataset_name", "rule_code"]

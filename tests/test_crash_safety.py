@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from dqs.engine.generate import GenerateOptions, generate_log
-from dqs.engine.outputs import finish_interrupted_commits
+from dqs.engine.summary.outputs import finish_interrupted_commits
 
 KILLS = int(os.environ.get("DQS_KILLS", "12"))
 

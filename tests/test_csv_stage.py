@@ -1,4 +1,4 @@
-"""CSV staging in Polars (engine/csv_stage.py) against the row stream into DuckDB's SQL checks.
+"""CSV staging in Polars (engine/inputs/csv_stage.py) against the row stream into DuckDB's SQL checks.
 
 The two paths must agree on every figure: the Polars recognizer only decides which rows skip the
 SQL checks, never what a row means.
@@ -15,7 +15,7 @@ import pytest
 from conftest import write_log
 from dqs.engine import csv_stage
 from dqs.engine.generate import GenerateOptions, generate_log
-from dqs.engine.summarize import SummarizeOptions, summarize
+from dqs.engine.summary.summarize import SummarizeOptions, summarize
 
 OUTPUTS = ("full_summary.csv", "nl_all_rows.txt", "rejects.csv")
 COUNTS = ("rows_read", "rows_accepted", "rows_rejected", "rows_unknown_status", "rows_after_as_of",

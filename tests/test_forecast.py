@@ -14,12 +14,12 @@ import pytest
 
 from conftest import run_dqs
 from dqs.engine import InputError
-from dqs.engine.bundle import load_bundle, save_bundle
-from dqs.engine.features import FEATURES, origin_states, state_grid, states_at, training_examples
-from dqs.engine.forecast import TrainOptions, predict_rows, train
+from dqs.engine.forecast.bundle import load_bundle, save_bundle
+from dqs.engine.forecast.features import FEATURES, origin_states, state_grid, states_at, training_examples
+from dqs.engine.forecast.train import TrainOptions, predict_rows, train
 from dqs.engine.generate import GenerateOptions, generate_log
-from dqs.engine.predict import predict_requests, request_features
-from dqs.engine.series import History, read_history
+from dqs.engine.forecast.predict import predict_requests, request_features
+from dqs.engine.forecast.series import History, read_history
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_training_and_prediction_build_the_same_features(trained) -> None:
     # the prediction path, given only the history up to the origin
     cut = History(history.daily.filter(pl.col("business_date") <= origin), history.attributes)
     requests = examples.select("dataset_uuid", "rule_code", "target_date", "origin")
-    from dqs.engine.features import attach_attributes
+    from dqs.engine.forecast.features import attach_attributes
 
     served = request_features(cut, requests).sort("dataset_uuid", "rule_code", "target_date")
     trained_side = attach_attributes(examples, history.attributes)

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from dqs.engine.generate import GenerateOptions, generate_log
-from dqs.engine.summarize import SummarizeOptions, summarize
+from dqs.engine.summary.summarize import SummarizeOptions, summarize
 
 
 def test_same_seed_same_bytes_and_exact_row_count(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from conftest import read_csv, run_dqs, write_log
-from dqs.engine.summarize import SummarizeOptions, summarize
+from dqs.engine.summary.summarize import SummarizeOptions, summarize
 
 
 def _row(day: str, status: str, count: str, level: str = "DATASET", source: str = "erp") -> dict:

@@ -14,7 +14,7 @@ def _modules_loaded_by(statements: str) -> set[str]:
 
 
 def test_engine_does_not_import_typer_or_rich() -> None:
-    loaded = _modules_loaded_by("import dqs.engine, dqs.engine.summarize, dqs.engine.generate, dqs.engine.rules, "
+    loaded = _modules_loaded_by("import dqs.engine, dqs.engine.summary.summarize, dqs.engine.generate, dqs.engine.inputs.rules, "
                                 "dqs.engine.store.ingest, dqs.engine.store.read, dqs.engine.store.maintenance")
     bad = sorted(m for m in loaded if m.split(".")[0] in ("typer", "rich", "click", "pandas") or m.startswith("dqs.cli"))
     assert bad == []
@@ -28,6 +28,6 @@ def test_python_dash_m_entry_point() -> None:
 
 def test_the_default_engine_never_imports_spark_or_sqlglot() -> None:
     loaded = _modules_loaded_by(
-        "from dqs.engine.backends import open_engine\nimport dqs.engine.summarize\nopen_engine('duckdb')"
+        "from dqs.engine.backends import open_engine\nimport dqs.engine.summary.summarize\nopen_engine('duckdb')"
     )
     assert sorted(m for m in loaded if m.split(".")[0] in ("pyspark", "py4j", "sqlglot")) == []

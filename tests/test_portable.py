@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_dqs
-from dqs.engine.analyst import examples_dir
+from dqs.engine.summary.analyst import examples_dir
 
 pytest.importorskip("sqlglot")
 
@@ -34,6 +34,6 @@ def test_duckdb_only_constructs_are_named_with_file_and_line(tmp_path: Path) -> 
 
 
 def test_the_dialect_patches_regexp_full_match() -> None:
-    from dqs.engine.portable import transpile
+    from dqs.engine.backends.portable import transpile
 
     assert transpile("SELECT regexp_full_match(s, '[0-9]+') FROM t") == "SELECT s RLIKE '^(?:[0-9]+)$' FROM t"

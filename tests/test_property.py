@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import read_csv, write_log
-from dqs.engine.summarize import SummarizeOptions, summarize
+from dqs.engine.summary.summarize import SummarizeOptions, summarize
 from reference import SUMMARY_COLUMNS, csv_cell, sentence
 from reference import summarize as reference_summarize
 

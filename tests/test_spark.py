@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 
 from conftest import run_dqs
-from dqs.engine.analyst import examples_dir
+from dqs.engine.summary.analyst import examples_dir
 from dqs.engine.generate import GenerateOptions, generate_log, write_rules
-from dqs.engine.summarize import SummarizeOptions, summarize
+from dqs.engine.summary.summarize import SummarizeOptions, summarize
 
 pytestmark = pytest.mark.spark
 pyspark = pytest.importorskip("pyspark")
@@ -145,3 +145,27 @@ def test_a_directory_of_files_matches(spark, generated: Path, tmp_path: Path) ->
     duck, spark_out, rd, rs = _both(spark, tmp_path, input=str(folder), rules=generated / "rules.json")
     assert len(rd["input_files"]) == 3 and rd["rows_rejected"] > 0
     _assert_same(duck, spark_out, rd, rs)
+
+
+def test_a_store_summarized_on_spark_matches(spark, generated: Path, tmp_path: Path) -> None:
+    """`--engine spark --store`: Spark folds the store's daily files of one version; the outputs
+    equal the embedded engine's from the same store, with and without --as-of."""
+    from datetime import date
+
+    from dqs.engine.store.ingest import IngestOptions, ingest
+
+    frame = pl.read_csv(generated / "log.csv", infer_schema=False)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    half = frame.height // 2
+    frame.slice(0, half).write_csv(folder / "a.csv")
+    frame.slice(half).write_csv(folder / "b.csv")
+    store = tmp_path / "store"
+    for name in ("a.csv", "b.csv"):
+        ingest(IngestOptions(inputs=(str(folder / name),), store=store))
+    for as_of in (None, date(2026, 1, 15)):
+        duck, spark_out, rd, rs = _both(spark, tmp_path / str(as_of), input=None, store=store,
+                                        rules=generated / "rules.json", as_of=as_of)
+        assert rd["rows_rejected"] > 0
+        _assert_same(duck, spark_out, rd, rs)
+        assert rs["store"]["version"] == 2

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import COLUMNS, read_csv, run_dqs, write_log
 from dqs.engine.store.ingest import IngestOptions, ingest
-from dqs.engine.summarize import SummarizeOptions, summarize
+from dqs.engine.summary.summarize import SummarizeOptions, summarize
 from test_property import RULES, row
 
 CONTRACT = ("full_summary.csv", "nl_all_rows.txt", "rejects.csv", "summary.parquet")

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from ..analyst import AnalystFile
+from ..summary.analyst import AnalystFile
 from ..database import Database
 from ..errors import InputError
-from ..sources import InputFiles
+from ..inputs.sources import InputFiles
 
 Progress = Callable[[str], None]
 
@@ -50,6 +50,11 @@ class Engine(Protocol):
     def run_analysis(self, db: Database, files: InputFiles, sql_files: Sequence[AnalystFile], keep_rows: bool,
                      params: dict[str, str], builtins: dict[str, Any], rows_read: list[int]) -> None:
         """Leave each analyst file's output as a table of its name in `db`."""
+        ...
+
+    def fold_store(self, db: Database, daily_files: list[str], reference: date | None, as_of: date | None) -> int:
+        """Leave `summary_state` (store.sql's schema) in `db`, folded from the store's daily
+        files at `reference` (rows after `as_of` left out); return the rows after `as_of`."""
         ...
 
     def close(self) -> None:

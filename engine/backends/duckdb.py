@@ -7,13 +7,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .. import analyst
-from ..analyst import AnalystFile
-from ..csv_stage import stage_csv, suits as csv_suits
+from ..summary import analyst
+from ..summary.analyst import AnalystFile
+from ..inputs.csv_stage import stage_csv, suits as csv_suits
 from ..database import Database
 from ..queries import query
-from ..scan import guess_reference_date, parquet_rows_per_file, raw_rows
-from ..sources import InputFiles
+from ..inputs.scan import guess_reference_date, parquet_rows_per_file, raw_rows
+from ..inputs.sources import InputFiles
 from . import Progress, Staged, check_unchanged, throttled
 
 
@@ -63,6 +63,11 @@ class DuckDBEngine:
             analyst.prepare_relations(db, as_of=builtins["as_of"], keep_input=False)
         analyst.lock_down(db)
         analyst.run_files(db, sql_files, params, builtins)
+
+    def fold_store(self, db: Database, daily_files: list[str], reference: date | None, as_of: date | None) -> int:
+        from ..store.read import fold_daily
+
+        return fold_daily(db, daily_files, reference, as_of)
 
     def close(self) -> None:
         pass

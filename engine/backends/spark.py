@@ -22,13 +22,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..analyst import AnalystFile, AnalystSqlError, Problem, find_token, source_line, parameters
+from ..summary.analyst import AnalystFile, AnalystSqlError, Problem, find_token, source_line, parameters
 from ..database import Database
 from ..errors import EngineError, InputError, first_line
-from ..portable import spark_problems, transpile
+from .portable import spark_problems, transpile
 from ..queries import Query, query
-from ..scan import guess_reference_date
-from ..sources import REQUIRED_COLUMNS, InputFiles
+from ..inputs.scan import guess_reference_date
+from ..inputs.sources import REQUIRED_COLUMNS, InputFiles
 from . import Progress, Staged, check_unchanged
 
 LINE_NUMBER = "_dqs_line_number"
@@ -197,6 +197,29 @@ class SparkEngine:
                 frame.unpersist()
             if keep_rows:
                 self.spark.catalog.uncacheTable("checked_rows")
+
+    def fold_store(self, db: Database, daily_files: list[str], reference: date | None, as_of: date | None) -> int:
+        """The store's summary state folded on Spark from the daily files of one version (the
+        Parquet files its commit lists), brought back to the driver as one row per group."""
+        if not daily_files:
+            from ..store.tables import SCHEMAS
+
+            db.register("summary_state", SCHEMAS["state"].empty_table())
+            return 0
+        try:
+            self.spark.read.parquet(*daily_files).createOrReplaceTempView("store_daily")
+        except Exception as exc:
+            raise InputError(f"Spark cannot read the store's daily files: {first_line(exc)}",
+                             hint="the store is damaged or was compacted meanwhile; run again") from exc
+        state = self._arrow(query("portable.sql", "store_state"), {"reference": reference, "as_of": as_of})
+        db.register("portable_state", state)
+        try:
+            db.execute(query("store.sql", "summary_state_from_portable"))
+        finally:
+            db.unregister("portable_state")
+        if as_of is None:
+            return 0
+        return int(self._arrow(query("portable.sql", "store_rows_after"), {"as_of": as_of}).column(0)[0].as_py())
 
     def _upload(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)

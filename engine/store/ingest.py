@@ -23,8 +23,8 @@ from ..database import Database, default_memory_limit
 from ..errors import InputError
 from ..monitor import Monitor
 from ..queries import query
-from ..scan import parquet_rows_per_file, raw_rows
-from ..sources import InputFiles, resolve_input
+from ..inputs.scan import parquet_rows_per_file, raw_rows
+from ..inputs.sources import InputFiles, resolve_input
 from .read import register_files
 from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, write_failed, writing
 

@@ -51,24 +51,35 @@ class StoreFigures:
     rows_fail: int
 
 
-def prepare_summary(db: Database, snapshot: Snapshot, as_of: date | None) -> StoreFigures:
+def fold_daily(db: Database, daily_files: list[str], reference: date | None, as_of: date | None) -> int:
+    """`summary_state` at `reference`, folded from every daily row of `daily_files` dated on or
+    before `as_of` (all when None); returns the accepted rows dated after `as_of`."""
+    register_files(db, "arriving", "daily", daily_files)
+    db.register("state_before", SCHEMAS["state"].empty_table())
+    register_files(db, "departing", "daily", [])
+    try:
+        db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": None, "as_of": as_of})
+        return 0 if as_of is None else db.scalar(query("store.sql", "rows_after_as_of"), {"as_of": as_of})
+    finally:
+        for name in ("arriving", "state_before", "departing"):
+            drop_view(db, name)
+
+
+def prepare_summary(db: Database, snapshot: Snapshot, as_of: date | None, engine: Any = None) -> StoreFigures:
     """Leave `group_counts`, `rejected` and `input_files` in `db` for the snapshot (`as_of`:
-    SPEC §4's --as-of). Needs ingest.sql's macros."""
+    SPEC §4's --as-of). Needs ingest.sql's macros. At the snapshot's own reference date the kept
+    state is read; otherwise, or when `engine` (an Engine, e.g. Spark) is given, the daily state
+    is folded, by that engine."""
     files = snapshot.files
     db.register("input_files", pa.table({"file_index": files["file_id"], "path": files["path"]}))
     rows_after = 0
-    if as_of is None or as_of == snapshot.commit.reference_date:
+    if engine is None and (as_of is None or as_of == snapshot.commit.reference_date):
         reference = snapshot.commit.reference_date
         db.register("summary_state", snapshot.arrow("state"))
     else:
-        reference = as_of
-        register_files(db, "arriving", "daily", snapshot.file_paths("daily"))
-        db.register("state_before", SCHEMAS["state"].empty_table())
-        db.register("departing", SCHEMAS["daily"].empty_table())
-        db.execute(query("store.sql", "fold_state"), {"reference": as_of, "previous": None, "as_of": as_of})
-        rows_after = db.scalar(query("store.sql", "rows_after_as_of"), {"as_of": as_of})
-        for name in ("arriving", "state_before", "departing"):
-            drop_view(db, name)
+        reference = as_of if as_of is not None else snapshot.commit.reference_date
+        fold = fold_daily if engine is None else engine.fold_store
+        rows_after = fold(db, snapshot.file_paths("daily"), reference, as_of)
     db.execute(query("store.sql", "group_counts_from_state"))
     totals = db.arrow(query("store.sql", "state_totals")).to_pylist()[0]
     register_files(db, "store_rejects_table", "rejects", snapshot.file_paths("rejects"))

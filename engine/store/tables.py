@@ -369,7 +369,7 @@ class Store:
     def writer(self, on_wait: Callable[[], None] | None = None) -> Iterator[Snapshot]:
         """Hold the store's write lock; yields the head snapshot after undoing what a killed
         writer left uncommitted."""
-        from ..outputs import exclusive
+        from ..summary.outputs import exclusive
 
         with exclusive(self.path, on_wait):
             head = self.head()

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import polars as pl
 
 from .bundle import Bundle
-from .errors import InputError, first_line
+from ..errors import InputError, first_line
 from .features import attach_attributes, origin_states, states_at, training_examples, with_target
 from .evaluation import score
-from .forecast import predict_rows
+from .train import predict_rows
 from .series import SERIES_KEY, History
 
 REQUEST_COLUMNS = ("dataset_uuid", "rule_code", "business_date")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 STAGING_PREFIX = ".dqs-staging-"
 SPILL_PREFIX = ".dqs-spill-"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .errors import InputError
+from ..errors import InputError
 
 RULE_FIELDS: tuple[str, ...] = ("rule_name", "rule_type", "dimension", "rule_description", "category")
 _DIGITS = re.compile(r"[0-9]+")

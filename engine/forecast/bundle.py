@@ -16,9 +16,9 @@ from pathlib import Path
 import lightgbm as lgb
 import polars as pl
 
-from .errors import InputError
+from ..errors import InputError
 from .features import CATEGORICAL, FEATURES
-from .forecast import Trained
+from .train import Trained
 from .series import History
 
 FORMAT_VERSION = 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import cache
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def _sqlglot():

@@ -26,9 +26,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from .database import Database
-from .errors import InputError
-from .queries import query
+from ..database import Database
+from ..errors import InputError
+from ..queries import query
 from .scan import LEAN_CSV_CHUNK_BYTES, csv_chunk_bytes, csv_file_error
 from .sources import REQUIRED_COLUMNS
 

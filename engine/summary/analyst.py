@@ -19,9 +19,9 @@ from typing import Any
 
 import duckdb
 
-from .database import Database, interrupted
-from .errors import ExitCode, InputError, first_line
-from .queries import query
+from ..database import Database, interrupted
+from ..errors import ExitCode, InputError, first_line
+from ..queries import query
 
 SQL_DIR_ENV = "DQS_SQL_DIR"
 BUILTIN_PARAMS = ("as_of", "reference_date")
@@ -382,12 +382,12 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
     """Every problem of every file, found by binding the files against empty relations built
     by the engine's own SQL (so their schemas are exactly those of a real run). `input`, when
     given, adds its extra columns to `results` (only its headers are read). With `spark`, also
-    what would not translate to Spark SQL (engine/portable.py)."""
+    what would not translate to Spark SQL (engine/backends/portable.py)."""
     import pyarrow as pa
 
-    from .rules import load_rules
-    from .scan import CsvStream
-    from .sources import REQUIRED_COLUMNS, resolve_input
+    from ..inputs.rules import load_rules
+    from ..inputs.scan import CsvStream
+    from ..inputs.sources import REQUIRED_COLUMNS, resolve_input
 
     problems = static_problems(files, params)
     broken = {p.path for p in problems}
@@ -397,7 +397,7 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
     try:
         source = resolve_input(input) if input is not None else None
         if source is not None and source.format == "parquet":
-            from .scan import register_parquet
+            from ..inputs.scan import register_parquet
 
             register_parquet(db, source)  # reads the footers only
             empty = db.arrow(query("analyst.sql", "no_rows"))
@@ -422,7 +422,7 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
     finally:
         db.close()
     if spark:
-        from .portable import spark_problems
+        from ..backends.portable import spark_problems
 
         for f in runnable:
             for message, line, column in spark_problems(f.body):

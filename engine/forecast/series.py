@@ -13,11 +13,11 @@ from pathlib import Path
 
 import polars as pl
 
-from .database import Database
-from .queries import query
-from .rules import load_rules
-from .scan import raw_rows
-from .sources import resolve_input
+from ..database import Database
+from ..queries import query
+from ..inputs.rules import load_rules
+from ..inputs.scan import raw_rows
+from ..inputs.sources import resolve_input
 
 SERIES_KEY = ["dataset_uuid", "rule_code"]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from .database import Database
-from .errors import EngineError, InputError, first_line
-from .queries import query
+from ..database import Database
+from ..errors import EngineError, InputError, first_line
+from ..queries import query
 from .sources import REQUIRED_COLUMNS, InputFiles
 
 QUEUE_BATCHES = 4

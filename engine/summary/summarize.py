@@ -15,14 +15,14 @@ import pyarrow as pa
 
 from . import analyst
 from .analyst import AnalystFile, AnalystSqlError
-from .database import Database, default_memory_limit
-from .backends import Engine, open_engine
-from .errors import EngineError, InputError
-from .monitor import Monitor
+from ..database import Database, default_memory_limit
+from ..backends import Engine, open_engine
+from ..errors import EngineError, InputError
+from ..monitor import Monitor
 from .outputs import OutputSet, exclusive, prepare_output_dir, remove_stale, spill_directory
-from .queries import query
-from .rules import load_rules
-from .sources import REQUIRED_COLUMNS, InputFiles, resolve_input
+from ..queries import query
+from ..inputs.rules import load_rules
+from ..inputs.sources import REQUIRED_COLUMNS, InputFiles, resolve_input
 
 SUMMARY_CSV = "full_summary.csv"
 SENTENCES = "nl_all_rows.txt"
@@ -106,21 +106,25 @@ def summarize(options: SummarizeOptions, progress: Progress | None = None) -> Ru
             rules = load_rules(options.rules)
             analysis = _check_analysis(options, files.columns)
             output_dir = prepare_output_dir(Path(options.output_dir))
-        with _output_session(options, output_dir, say) as session:
+        with _run_context(options, output_dir, monitor, say, started) as ctx:
             with monitor.stage("start engine"):
                 engine = open_engine(options.engine, options.spark_master)
             try:
-                report = _run(session.db, engine, files, rules, options, analysis, session.outputs, monitor, say,
-                              session.memory_limit, session.spill)
+                report = _run(ctx, engine, files, rules, analysis)
             finally:
                 engine.close()
-            return _commit_outputs(report, session.outputs, monitor, started, say)
+            return _commit_outputs(ctx, report)
 
 
 @dataclass
-class _Session:
-    """What a run writes with: the staged outputs, a DuckDB connection and its spill folder."""
+class RunContext:
+    """One run's working set, handed to each step: its options and monitor, the staged outputs,
+    the DuckDB connection and its spill folder."""
 
+    options: SummarizeOptions
+    monitor: Monitor
+    say: Progress
+    started: datetime
     outputs: OutputSet
     db: Database
     spill: Path
@@ -128,7 +132,8 @@ class _Session:
 
 
 @contextmanager
-def _output_session(options: SummarizeOptions, output_dir: Path, say: Progress) -> Iterator[_Session]:
+def _run_context(options: SummarizeOptions, output_dir: Path, monitor: Monitor, say: Progress,
+                 started: datetime) -> Iterator[RunContext]:
     """Lock the output directory, finish or remove what killed runs left there, and open the
     staged outputs and the connection; everything temporary goes when the block ends."""
     with exclusive(output_dir, on_wait=lambda: say(f"waiting for another dqs run writing to {output_dir}")):
@@ -140,7 +145,7 @@ def _output_session(options: SummarizeOptions, output_dir: Path, say: Progress) 
         try:
             outputs = OutputSet(output_dir)
             db = Database(memory_limit=memory_limit, threads=options.threads, temp_directory=spill)
-            yield _Session(outputs, db, spill, memory_limit)
+            yield RunContext(options, monitor, say, started, outputs, db, spill, memory_limit)
         finally:
             if db is not None:
                 db.close()
@@ -149,33 +154,44 @@ def _output_session(options: SummarizeOptions, output_dir: Path, say: Progress) 
             shutil.rmtree(spill, ignore_errors=True)
 
 
-def _commit_outputs(report: RunReport, outputs: OutputSet, monitor: Monitor, started: datetime,
-                    say: Progress) -> RunReport:
+def _commit_outputs(ctx: RunContext, report: RunReport) -> RunReport:
     """Write `run_report.json` beside the other outputs, then put them all in place at once."""
-    say("writing outputs")
+    ctx.say("writing outputs")
     report.performance = {
-        "started_at": started.isoformat(timespec="seconds"),
-        **monitor.as_dict(),
+        "started_at": ctx.started.isoformat(timespec="seconds"),
+        **ctx.monitor.as_dict(),
     }
-    wall = monitor.wall_s
+    wall = ctx.monitor.wall_s
     report.performance["rows_per_s"] = round(report.rows_read / wall, 1) if wall > 0 else None
-    report_path = outputs.path(RUN_REPORT)
-    report.outputs = sorted(outputs.names)
+    report_path = ctx.outputs.path(RUN_REPORT)
+    report.outputs = sorted(ctx.outputs.names)
     report_path.write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n", encoding="utf-8")
-    outputs.commit()
+    ctx.outputs.commit()
     return report
+
+
+def _report(ctx: RunContext, rules: pa.Table, analysis: Analysis | None, **figures: Any) -> RunReport:
+    """The run report: the figures of the run's source, and what every run reports alike."""
+    options = ctx.options
+    return RunReport(
+        **figures,
+        rules_file=None if options.rules is None else str(options.rules),
+        rules_defined=rules.num_rows,
+        as_of=None if options.as_of is None else options.as_of.isoformat(),
+        memory_limit=ctx.memory_limit,
+        threads=options.threads,
+        sql_files=[] if analysis is None else [str(f.path) for f in analysis.files],
+        sql_reads_rows=analysis is not None and analysis.keep_rows,
+    )
 
 
 def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime) -> RunReport:
     """The daily run: ingest INPUT (when given) into the store, then summarize a store snapshot.
     Analyst files read the store's rows; nothing reads the raw files twice."""
-    from .store.ingest import IngestOptions, ingest
-    from .store.read import prepare_analysis, prepare_summary
-    from .store.tables import Store
+    from ..store.ingest import IngestOptions, ingest
+    from ..store.read import prepare_analysis, prepare_summary
+    from ..store.tables import Store
 
-    if options.engine != "duckdb":
-        raise InputError("--store summarizes with the embedded engine",
-                         hint="drop --engine spark; a Spark cluster reads the store's tables directly (see README)")
     pinned = options.store_version is not None or options.ingested_before is not None
     if options.input is not None and pinned:
         raise InputError("INPUT is ingested into the newest version; --store-version and --ingested-before read an older one",
@@ -192,15 +208,23 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
             rules = load_rules(options.rules)
             analysis = _check_analysis(options, ())  # ingest refused extra columns named like its own
             output_dir = prepare_output_dir(Path(options.output_dir))
-        with _output_session(options, output_dir, say) as session:
-            db = session.db
+        with _run_context(options, output_dir, monitor, say, started) as ctx:
+            db = ctx.db
             db.execute(query("ingest.sql", "create_macros"))
             db.register("rules", rules)
-            with monitor.stage("read store") as stage:
-                say(f"reading store version {snapshot.commit.version}")
-                figures = prepare_summary(db, snapshot, options.as_of)
-                stage.rows = figures.rows_accepted
-            groups, unknown_codes = _summary_outputs(db, session.outputs, monitor, say)
+            engine = None
+            if options.engine != "duckdb":  # the store's daily state folded by the engine (e.g. Spark)
+                with monitor.stage("start engine"):
+                    engine = open_engine(options.engine, options.spark_master)
+            try:
+                with monitor.stage("read store") as stage:
+                    say(f"reading store version {snapshot.commit.version}")
+                    figures = prepare_summary(db, snapshot, options.as_of, engine)
+                    stage.rows = figures.rows_accepted
+            finally:
+                if engine is not None:
+                    engine.close()
+            groups, unknown_codes = _summary_outputs(ctx)
             if analysis is not None:
                 with monitor.stage("analyst sql"):
                     say(f"running {len(analysis.files)} SQL file(s)")
@@ -210,8 +234,9 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
                     analyst.lock_down(db)
                     analyst.run_files(db, analysis.files, options.params,
                                       {"as_of": options.as_of, "reference_date": figures.reference})
-                    analyst.write_outputs(db, analysis.files, session.outputs.path, session.spill / "writer")
-            report = RunReport(
+                    analyst.write_outputs(db, analysis.files, ctx.outputs.path, ctx.spill / "writer")
+            report = _report(
+                ctx, rules, analysis,
                 input_files=figures.input_files,
                 input_format="store",
                 rows_read=figures.rows_read,
@@ -220,23 +245,17 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
                 rows_unknown_status=figures.rows_unknown_status,
                 rows_after_as_of=figures.rows_after_as_of,
                 input_passes=0,
+                engine=options.engine,
                 rows_pass=figures.rows_pass,
                 rows_fail=figures.rows_fail,
                 groups=groups,
                 unknown_rule_codes=unknown_codes,
-                rules_file=None if options.rules is None else str(options.rules),
-                rules_defined=rules.num_rows,
                 reference_date=None if figures.reference is None else figures.reference.isoformat(),
-                as_of=None if options.as_of is None else options.as_of.isoformat(),
-                memory_limit=session.memory_limit,
-                threads=options.threads,
-                sql_files=[] if analysis is None else [str(f.path) for f in analysis.files],
-                sql_reads_rows=analysis is not None and analysis.keep_rows,
                 store={"path": str(store.path), "version": snapshot.commit.version,
                        "committed_at": snapshot.commit.committed_at.isoformat(),
                        "ingested": None if ingested is None else ingested.as_dict()},
             )
-            return _commit_outputs(report, session.outputs, monitor, started, say)
+            return _commit_outputs(ctx, report)
 
 
 def _check_analysis(options: SummarizeOptions, columns: tuple[str, ...]) -> Analysis | None:
@@ -258,11 +277,12 @@ def _check_analysis(options: SummarizeOptions, columns: tuple[str, ...]) -> Anal
     return Analysis(sql_files, keep_rows)
 
 
-def _summary_outputs(db: Database, outputs: OutputSet, monitor: Monitor, say: Progress) -> tuple[int, list[str]]:
+def _summary_outputs(ctx: RunContext) -> tuple[int, list[str]]:
     """The summary from `group_counts` and `rules`, and the contract files from it and `rejected`
     (the same for a one-shot run and a run from the store)."""
-    with monitor.stage("summary") as stage:
-        say("computing the summary")
+    db = ctx.db
+    with ctx.monitor.stage("summary") as stage:
+        ctx.say("computing the summary")
         db.execute(query("summary.sql", "summary"))
         groups = db.scalar(query("summary.sql", "count_groups"))
         unknown_codes = [
@@ -270,14 +290,14 @@ def _summary_outputs(db: Database, outputs: OutputSet, monitor: Monitor, say: Pr
         ]
         stage.rows = groups
 
-    with monitor.stage("write"):
+    with ctx.monitor.stage("write"):
         for name, block in (
             (SUMMARY_CSV, "write_full_summary_csv"),
             (SENTENCES, "write_sentences"),
             (SUMMARY_PARQUET, "write_summary_parquet"),
             (REJECTS_CSV, "write_rejects"),
         ):
-            db.execute(query("outputs.sql", block), {"path": str(outputs.path(name))})
+            db.execute(query("outputs.sql", block), {"path": str(ctx.outputs.path(name))})
     return groups, unknown_codes
 
 
@@ -300,19 +320,9 @@ def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tu
     return per_file, totals["rows_accepted"], totals["rows_rejected"]
 
 
-def _run(
-    db: Database,
-    engine: Engine,
-    files: InputFiles,
-    rules: pa.Table,
-    options: SummarizeOptions,
-    analysis: Analysis | None,
-    outputs: OutputSet,
-    monitor: Monitor,
-    say: Progress,
-    memory_limit: str,
-    spill: Path,
-) -> RunReport:
+def _run(ctx: RunContext, engine: Engine, files: InputFiles, rules: pa.Table, analysis: Analysis | None) -> RunReport:
+    """A one-shot run: the staging pass over the input files, then the summary and outputs."""
+    db, options, monitor, say = ctx.db, ctx.options, ctx.monitor, ctx.say
     db.execute(query("ingest.sql", "create_macros"))
     db.register(
         "input_files",
@@ -341,16 +351,17 @@ def _run(
 
     db.execute(query("summary.sql", "group_counts"))
     db.execute(query("ingest.sql", "rejected_from_staged"))
-    groups, unknown_codes = _summary_outputs(db, outputs, monitor, say)
+    groups, unknown_codes = _summary_outputs(ctx)
 
     if analysis is not None:
         with monitor.stage("analyst sql"):
             say(f"running {len(analysis.files)} SQL file(s)")
             engine.run_analysis(db, files, analysis.files, analysis.keep_rows, options.params,
                                 {"as_of": options.as_of, "reference_date": reference}, rows_read)
-            analyst.write_outputs(db, analysis.files, outputs.path, spill / "writer")
+            analyst.write_outputs(db, analysis.files, ctx.outputs.path, ctx.spill / "writer")
 
-    return RunReport(
+    return _report(
+        ctx, rules, analysis,
         input_files=per_file,
         input_format=files.format,
         rows_read=sum(rows_read),
@@ -363,13 +374,6 @@ def _run(
         rows_fail=status["fail_rows"],
         groups=groups,
         unknown_rule_codes=unknown_codes,
-        rules_file=None if options.rules is None else str(options.rules),
-        rules_defined=rules.num_rows,
         reference_date=None if reference is None else reference.isoformat(),
-        as_of=None if options.as_of is None else options.as_of.isoformat(),
-        memory_limit=memory_limit,
-        threads=options.threads,
         engine=engine.name,
-        sql_files=[] if analysis is None else [str(f.path) for f in analysis.files],
-        sql_reads_rows=analysis is not None and analysis.keep_rows,
     )

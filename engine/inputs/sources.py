@@ -12,7 +12,7 @@ from typing import Literal
 
 import pyarrow.parquet as pq
 
-from .errors import InputError
+from ..errors import InputError
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "source",
