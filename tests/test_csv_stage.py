@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_log
-from dqs.engine import csv_stage
+from dqs.engine.inputs import csv_stage
 from dqs.engine.generate import GenerateOptions, generate_log
 from dqs.engine.summary.summarize import SummarizeOptions, summarize
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..summary import analyst
 from ..summary.analyst import AnalystFile
-from ..inputs.csv_stage import stage_csv, suits as csv_suits
+from ..inputs import csv_stage
 from ..database import Database
 from ..queries import query
 from ..inputs.scan import guess_reference_date, parquet_rows_per_file, raw_rows
@@ -34,12 +34,12 @@ class DuckDBEngine:
         # Polars' memory is outside DuckDB's limit, so under a limit below the default both read
         # leaner (smaller chunks and batches), trading speed for memory.
         lean = db.memory_limit_bytes < LEAN_BELOW_MEMORY
-        by_polars = files.format == "csv" and csv_suits(files.paths)
+        by_polars = files.format == "csv" and csv_stage.suits(files.paths)
         passes = 0
         while True:
             passes += 1
             if by_polars:
-                rows = stage_csv(db, files.paths, anchor, as_of, on_file=_file_progress(say, len(files.paths)),
+                rows = csv_stage.stage_csv(db, files.paths, anchor, as_of, on_file=_file_progress(say, len(files.paths)),
                                  lean=lean)
             else:
                 with raw_rows(db, files, on_rows=throttled(say, "reading CSV: {:,} rows"), lean=lean) as stream:
