@@ -64,7 +64,7 @@ def summarize(
     profile: Annotated[bool, typer.Option("--profile", help="Also show wall time, CPU time, peak RSS and rows/s per stage.")] = False,
     sql_dir: Annotated[Optional[list[Path]], typer.Option("--sql-dir", help="Folder of analyst .sql files to run after the summary (repeatable; default: $DQS_SQL_DIR). Each NAME.sql writes NAME.csv and NAME.parquet.")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", help="key=value for the SQL files' $key parameters (repeatable).")] = None,
-    engine: Annotated[str, typer.Option(help="Where the row-level work runs: duckdb (embedded) or spark (needs dqs[spark] and Java 17).")] = "duckdb",
+    engine: Annotated[str, typer.Option(help="Where the row-level work runs: duckdb (embedded) or spark (needs dqs[spark] and Java 17); with --store, Spark folds the store's daily files.")] = "duckdb",
     spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL for --engine spark (default: local[*], or the SPARK_HOME setup).")] = None,
 ) -> None:
     """Summarize a results log into full_summary.csv, nl_all_rows.txt, summary.parquet,
