@@ -321,3 +321,15 @@ def test_a_full_disk_is_a_one_line_error_and_the_store_is_unchanged(small_disk: 
     assert run_dqs("summarize", "--store", store, "-o", tmp_path / "after").returncode == 0
     assert_same_outputs(tmp_path / "before", tmp_path / "after")
     assert json.loads(run_dqs("store", "info", store, "--json").stdout)["version"] == 1
+
+
+def test_a_bad_sql_file_stops_the_daily_run_before_it_ingests(generated, tmp_path: Path) -> None:
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    (sql / "broken.sql").write_text("SELECT * FROM results WHERE\n", encoding="utf-8")
+    store = tmp_path / "store"
+    result = run_dqs("summarize", sorted(generated["parts"].iterdir())[0], "--store", store, "-o", tmp_path / "out",
+                     "--sql-dir", sql)
+    assert result.returncode == 2, result.stderr
+    assert "broken.sql" in result.stderr
+    assert not store.exists()  # nothing was ingested (the store was not even created)

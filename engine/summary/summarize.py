@@ -196,6 +196,9 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
     if options.input is not None and pinned:
         raise InputError("INPUT is ingested into the newest version; --store-version and --ingested-before read an older one",
                          hint="ingest with `dqs ingest`, then summarize the old version without INPUT")
+    # a bad rules file or SQL file stops the run before anything is ingested
+    rules = load_rules(options.rules)
+    analysis = _check_analysis(options, ())  # ingest refuses extra columns named like its own
     ingested = None
     if options.input is not None:
         ingested = ingest(IngestOptions(inputs=(options.input,), store=options.store, memory_limit=options.memory_limit,
@@ -205,8 +208,6 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
             say("opening the store")
             store = Store(Path(options.store))
             snapshot = store.snapshot(options.store_version, options.ingested_before)
-            rules = load_rules(options.rules)
-            analysis = _check_analysis(options, ())  # ingest refused extra columns named like its own
             output_dir = prepare_output_dir(Path(options.output_dir))
         with _run_context(options, output_dir, monitor, say, started) as ctx:
             db = ctx.db
