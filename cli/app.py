@@ -122,23 +122,43 @@ def summarize(
 
 @app.command()
 def ingest(
-    inputs: Annotated[list[str], typer.Argument(help="Results logs: CSV/.csv.gz/Parquet files, directories or globs.")],
+    inputs: Annotated[list[str], typer.Argument(help="Results logs: CSV/.csv.gz/Parquet files, directories or globs (with --from: that tool's result files).")],
     store: Annotated[Path, typer.Option(help="History store directory (created if missing).")] = ...,  # type: ignore[assignment]
     replace: Annotated[bool, typer.Option("--replace", help="A path ingested before with other content: swap its rows for the new content.")] = False,
+    from_format: Annotated[Optional[str], typer.Option("--from", help="The inputs are result files of dbt, gx, soda or elementary (mapped as by `dqs import FORMAT`).")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(help="With --from dbt: the manifest.json that names what each test tests.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="With --from: the source column for every row.")] = None,
+    tenant: Annotated[Optional[str], typer.Option(help="With --from: the tenant_id column for every row.")] = None,
+    business_date: Annotated[Optional[str], typer.Option(help="With --from: the business_date of every row, YYYY-MM-DD.")] = None,
+    timezone: Annotated[str, typer.Option(help="With --from: time zone that cuts execution times into dates.")] = "UTC",
+    warn_as: Annotated[str, typer.Option(help="With --from: what a warning counts as: fail, pass or unknown.")] = "fail",
     memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling, e.g. 256MB, 2GB (default: $DQS_MEMORY_LIMIT or 1GB).")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads of DuckDB (default: all cores).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no end-of-run summary.")] = False,
 ) -> None:
     """Validate results logs exactly as `summarize` does and add them to a history store, all
     in one new store version. A file already ingested (same sha256) is skipped; a path ingested
-    before with other content stops with exit 2 unless --replace."""
+    before with other content stops with exit 2 unless --replace.
+
+    With --from FORMAT, the inputs are dbt, Great Expectations, Soda or Elementary result files,
+    mapped as `dqs import FORMAT` maps them; each file keeps its own ledger entry, and the same
+    file imported with the same options is skipped."""
     from dqs.engine.store.ingest import IngestOptions
     from dqs.engine.store.ingest import ingest as run_ingest
 
+    from .importers import import_options
+
+    importer = None
+    if from_format is not None:
+        importer = import_options(from_format, inputs, manifest=manifest, source=source, tenant=tenant,
+                                  business_date=business_date, timezone=timezone, warn_as=warn_as)
+    elif manifest or source or tenant or business_date or timezone != "UTC" or warn_as != "fail":
+        raise InputError("--manifest, --source, --tenant, --business-date, --timezone and --warn-as need --from FORMAT",
+                         hint="add --from dbt|gx|soda|elementary, or drop those options")
     show_progress = not quiet and render.stderr_is_terminal()
     try:
         report = run_ingest(IngestOptions(inputs=tuple(inputs), store=store, replace=replace,
-                                          memory_limit=memory_limit, threads=threads),
+                                          memory_limit=memory_limit, threads=threads, importer=importer),
                             progress=render.progress if show_progress else None)
     finally:
         if show_progress:
@@ -397,6 +417,11 @@ def sql_check(
     sys.stderr.write(f"dqs sql check: {len(files)} file(s) ok\n")
 
 
+from .importers import import_app  # noqa: E402  (the commands above come first in --help)
+
+app.add_typer(import_app, name="import")
+
+from .report import report as _report; app.command("report")(_report)  # noqa: E402, E702
 store_app = typer.Typer(
     help="The history store: what it holds, its versions, compaction.",
     no_args_is_help=True,

@@ -145,6 +145,25 @@ def ingest_report(report: dict[str, Any]) -> None:
     sys.stderr.write("\n".join(lines) + "\n")
 
 
+def import_report(report: dict[str, Any]) -> None:
+    """What an import read and wrote, on stderr: per file its kind and rows, then the totals."""
+    statuses = report["statuses"]
+    lines = [f"dqs import {report['format']}: {report['rows']:,} rows from {len(report['files'])} file(s) "
+             f"({statuses.get('pass', 0):,} pass, {statuses.get('fail', 0):,} fail, {statuses.get('unknown', 0):,} unknown)"
+             + (f" -> {report['output']}" if report.get("output") else "")]
+    if len(report["files"]) <= 20:
+        for f in report["files"]:
+            rows = f.get("rows", {})
+            lines.append(f"  {f['path']}: {f['kind']}, {sum(rows.values()):,} rows")
+    if report["tool_statuses"]:
+        lines.append("  tool statuses: " + ", ".join(f"{k} {v:,}" for k, v in sorted(report["tool_statuses"].items())))
+    if report["left_out"]:
+        lines.append("  left out: " + ", ".join(f"{v:,} {k}" for k, v in sorted(report["left_out"].items())))
+    if report.get("rules_output"):
+        lines.append(f"  {report['rules']:,} rules -> {report['rules_output']}")
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
 def _table(rows: list[tuple[str, ...]], right: set[int]) -> str:
     """Rows of cells as aligned columns (those in `right` right-aligned) under a rule line."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -42,6 +42,10 @@ CREATE OR REPLACE TEMP MACRO dqs_status(results) AS
         WHEN 'fail' THEN 'fail'
         ELSE 'unknown'
     END;
+-- A row written by `dqs import`: its results text starts with {"importer":" (after white space).
+-- Such rows may leave the record counts empty (unknown); a LIKE prefix reads the same on Spark.
+CREATE OR REPLACE TEMP MACRO dqs_imported(results) AS
+    ltrim(results, chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) LIKE '{"importer":"%';
 -- Every line feed, carriage return and tab becomes one space, so a sentence stays on one line.
 -- translate() is slow; most values hold none of the three, which contains() finds out fast.
 CREATE OR REPLACE TEMP MACRO dqs_one_line(s) AS
@@ -147,7 +151,9 @@ typed AS (
         *,
         CASE WHEN regular THEN fast_date ELSE dqs_business_date(business_date_clean) END AS business_date,
         CASE WHEN regular THEN fast_dataset_record_count ELSE dqs_whole_number(dataset_record_count_clean) END AS dataset_record_count,
-        CASE WHEN regular THEN fast_filtered_record_count ELSE dqs_whole_number(filtered_record_count_clean) END AS filtered_record_count
+        CASE WHEN regular THEN fast_filtered_record_count ELSE dqs_whole_number(filtered_record_count_clean) END AS filtered_record_count,
+        -- rows written by `dqs import` may leave the record counts empty: the tool did not know them
+        NOT regular AND dqs_imported(results) AS imported
     FROM cleaned
 ),
 checked AS (
@@ -156,7 +162,8 @@ checked AS (
         regular OR (source_clean IS NOT NULL AND tenant_id_clean IS NOT NULL
             AND dataset_uuid_clean IS NOT NULL AND dataset_name_clean IS NOT NULL
             AND rule_code_clean IS NOT NULL AND business_date IS NOT NULL
-            AND dataset_record_count IS NOT NULL AND filtered_record_count IS NOT NULL) AS accepted
+            AND (dataset_record_count IS NOT NULL OR (imported AND dataset_record_count_clean IS NULL))
+            AND (filtered_record_count IS NOT NULL OR (imported AND filtered_record_count_clean IS NULL))) AS accepted
     FROM typed
 ),
 keyed AS (
@@ -197,9 +204,9 @@ keyed AS (
             CASE WHEN rule_code_clean IS NULL THEN 'rule_code is empty' END,
             CASE WHEN business_date_clean IS NULL THEN 'business_date is empty'
                  WHEN business_date IS NULL THEN 'business_date is not a valid YYYY-MM-DD date' END,
-            CASE WHEN dataset_record_count_clean IS NULL THEN 'dataset_record_count is empty'
+            CASE WHEN dataset_record_count_clean IS NULL THEN CASE WHEN NOT imported THEN 'dataset_record_count is empty' END
                  WHEN dataset_record_count IS NULL THEN 'dataset_record_count is not a whole number >= 0' END,
-            CASE WHEN filtered_record_count_clean IS NULL THEN 'filtered_record_count is empty'
+            CASE WHEN filtered_record_count_clean IS NULL THEN CASE WHEN NOT imported THEN 'filtered_record_count is empty' END
                  WHEN filtered_record_count IS NULL THEN 'filtered_record_count is not a whole number >= 0' END
         ) END AS reject_reason,
         CASE WHEN NOT accepted THEN {
@@ -233,8 +240,8 @@ SELECT
     count(*) FILTER (WHERE window_bucket >= 2) AS rows_in_3m,
     count(*) FILTER (WHERE window_bucket >= 3) AS rows_in_1m,
     max(row_position) AS latest_position,
-    arg_max(dataset_record_count, row_position) AS latest_dataset_record_count,
-    arg_max(filtered_record_count, row_position) AS latest_filtered_record_count,
+    arg_max_null(dataset_record_count, row_position) AS latest_dataset_record_count,
+    arg_max_null(filtered_record_count, row_position) AS latest_filtered_record_count,
     arg_max(level_of_execution, row_position) AS latest_level_of_execution
 FROM dqs_checked_rows(dqs_window_anchor, dqs_as_of)
 -- the reject columns are NULL for accepted rows, and make each rejected row a group of its own

@@ -32,7 +32,9 @@ SELECT
     filtered_record_count_typed AS filtered_record_count,
     source_clean IS NOT NULL AND tenant_id_clean IS NOT NULL AND dataset_uuid_clean IS NOT NULL
         AND dataset_name_clean IS NOT NULL AND rule_code_clean IS NOT NULL AND business_date_typed IS NOT NULL
-        AND dataset_record_count_typed IS NOT NULL AND filtered_record_count_typed IS NOT NULL AS accepted
+        AND (dataset_record_count_typed IS NOT NULL OR (imported AND dataset_record_count_clean IS NULL))
+        AND (filtered_record_count_typed IS NOT NULL OR (imported AND filtered_record_count_clean IS NULL)) AS accepted,
+    imported
 FROM (
     SELECT
         *,
@@ -45,7 +47,9 @@ FROM (
         CASE WHEN regexp_matches(dataset_record_count_clean, '^[0-9]+([.]0*)?$')
              THEN TRY_CAST(split_part(dataset_record_count_clean, '.', 1) AS BIGINT) END AS dataset_record_count_typed,
         CASE WHEN regexp_matches(filtered_record_count_clean, '^[0-9]+([.]0*)?$')
-             THEN TRY_CAST(split_part(filtered_record_count_clean, '.', 1) AS BIGINT) END AS filtered_record_count_typed
+             THEN TRY_CAST(split_part(filtered_record_count_clean, '.', 1) AS BIGINT) END AS filtered_record_count_typed,
+        -- rows written by `dqs import` may leave the record counts empty (ingest.sql's dqs_imported)
+        coalesce(ltrim(results, chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) LIKE '{"importer":"%', false) AS imported
     FROM (
         SELECT
             *,
@@ -101,8 +105,8 @@ SELECT
     reject_filtered_record_count,
     count(*) AS row_count,
     max(position) AS latest_key,
-    arg_max(dataset_record_count, position) AS latest_dataset_record_count,
-    arg_max(filtered_record_count, position) AS latest_filtered_record_count,
+    nullif(arg_max(coalesce(dataset_record_count, -1), position), -1) AS latest_dataset_record_count,
+    nullif(arg_max(coalesce(filtered_record_count, -1), position), -1) AS latest_filtered_record_count,
     arg_max(level_of_execution, position) AS latest_level_of_execution
 FROM (
     SELECT
@@ -136,9 +140,9 @@ FROM (
             CASE WHEN rule_code_clean IS NULL THEN 'rule_code is empty' END,
             CASE WHEN business_date_clean IS NULL THEN 'business_date is empty'
                  WHEN business_date IS NULL THEN 'business_date is not a valid YYYY-MM-DD date' END,
-            CASE WHEN dataset_record_count_clean IS NULL THEN 'dataset_record_count is empty'
+            CASE WHEN dataset_record_count_clean IS NULL THEN CASE WHEN NOT imported THEN 'dataset_record_count is empty' END
                  WHEN dataset_record_count IS NULL THEN 'dataset_record_count is not a whole number >= 0' END,
-            CASE WHEN filtered_record_count_clean IS NULL THEN 'filtered_record_count is empty'
+            CASE WHEN filtered_record_count_clean IS NULL THEN CASE WHEN NOT imported THEN 'filtered_record_count is empty' END
                  WHEN filtered_record_count IS NULL THEN 'filtered_record_count is not a whole number >= 0' END
         ) END AS reject_reason,
         CASE WHEN NOT accepted THEN source_clean END AS reject_source,
@@ -216,8 +220,8 @@ SELECT
     sum(CASE WHEN business_date >= CAST($reference AS DATE) - 30 THEN passes ELSE 0 END) AS pass_count_1m,
     sum(CASE WHEN business_date >= CAST($reference AS DATE) - 30 THEN fails ELSE 0 END) AS fail_count_1m,
     max(position) AS latest_key,
-    arg_max(latest_dataset_record_count, position) AS dataset_record_count_latest,
-    arg_max(latest_filtered_record_count, position) AS filtered_record_count_latest,
+    nullif(arg_max(coalesce(latest_dataset_record_count, -1), position), -1) AS dataset_record_count_latest,
+    nullif(arg_max(coalesce(latest_filtered_record_count, -1), position), -1) AS filtered_record_count_latest,
     arg_max(latest_level_of_execution, position) AS level_of_execution_latest
 FROM (
     SELECT

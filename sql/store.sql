@@ -119,8 +119,8 @@ SELECT
     CAST(count(*) FILTER (WHERE s.status = 'unknown') AS BIGINT) AS unknown,
     CAST(count(*) AS BIGINT) AS runs,
     max(c.line) AS latest_line,
-    arg_max(c.dataset_record_count, c.line) AS latest_dataset_record_count,
-    arg_max(c.filtered_record_count, c.line) AS latest_filtered_record_count,
+    arg_max_null(c.dataset_record_count, c.line) AS latest_dataset_record_count,
+    arg_max_null(c.filtered_record_count, c.line) AS latest_filtered_record_count,
     arg_max(dqs_trim(c.level_of_execution), c.line) AS latest_level_of_execution
 FROM ingest_checked AS c
 JOIN ingest_statuses AS s ON s.results = c.results
@@ -207,8 +207,8 @@ folded AS (
         CAST(sum(pass_count_1m) AS BIGINT) AS pass_count_1m,
         CAST(sum(fail_count_1m) AS BIGINT) AS fail_count_1m,
         max(position) AS position,
-        arg_max(dataset_record_count_latest, position) FILTER (WHERE position IS NOT NULL) AS dataset_record_count_latest,
-        arg_max(filtered_record_count_latest, position) FILTER (WHERE position IS NOT NULL) AS filtered_record_count_latest,
+        arg_max_null(dataset_record_count_latest, position) FILTER (WHERE position IS NOT NULL) AS dataset_record_count_latest,
+        arg_max_null(filtered_record_count_latest, position) FILTER (WHERE position IS NOT NULL) AS filtered_record_count_latest,
         arg_max(level_of_execution_latest, position) FILTER (WHERE position IS NOT NULL) AS level_of_execution_latest
     FROM contributions
     GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code

@@ -38,6 +38,9 @@ row = st.fixed_dictionaries(
             '{"result": "pass", "status": "fail"}', '{"result": null, "status": "fail"}',
             '{"result": "error"}', "pass", "", "[1,2]", '"pass"', "{bad json", '{"result": "pa ss"}',
             '{"result": "\\u0070ass"}', '{"other": "pass"}', "null",
+            # rows written by `dqs import` (their counts may be empty) and look-alikes that are not
+            '{"importer":"dbt","result":"pass"}', ' {"importer":"gx","result":"fail"}', '{"importer":"soda"}',
+            '{"importer": "dbt","result":"pass"}', '{"result":"fail","importer":"dbt"}',
         ]),
         "level_of_execution": texts(["DATASET", "ATTRIBUTE", "", " x "]),
         "attribute_name": texts(["", "col"]),

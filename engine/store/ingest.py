@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..monitor import Monitor
 from ..queries import query
 from ..inputs.scan import parquet_rows_per_file, raw_rows
+from ..importers.convert import ImportOptions
 from ..inputs.sources import InputFiles, resolve_input
 from .read import register_files
 from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, write_failed, writing
@@ -43,6 +44,7 @@ class IngestOptions:
     replace: bool = False
     memory_limit: str | None = None
     threads: int | None = None
+    importer: ImportOptions | None = None  # `--from FORMAT`: the inputs are that tool's result files
 
 
 @dataclass
@@ -73,6 +75,17 @@ class _Planned:
     action: str  # "ingest", "replace" or "skip"
     file_id: int | None = None
     note: str = ""
+    read_from: Path | None = None  # an imported file: its rows as a log file (else `path` itself)
+    format: str | None = None  # an imported file's tool (else the input's csv / parquet)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """A tool's result file behind a converted log file: what the ledger records."""
+
+    path: Path
+    sha256: str  # of the file and the import options: imported another way is other content
+    format: str
 
 
 def sha256_of(path: Path) -> str:
@@ -99,16 +112,45 @@ def _input_files(inputs: tuple[str, ...]) -> InputFiles:
     return InputFiles(tuple(paths), formats.pop(), tuple(columns))
 
 
-def _plan(head: Snapshot, files: InputFiles, replace: bool) -> list[_Planned]:
+def _imported_files(options: IngestOptions, scratch: Path) -> tuple[InputFiles, dict[Path, _Origin]]:
+    """Convert a tool's result files into one Parquet log per file (rows in the file's order),
+    so that each keeps its own ledger entry, path and content hash."""
+    import pyarrow.parquet as pq
+
+    from ..importers.convert import import_results
+
+    assert options.importer is not None
+    db = Database(memory_limit=options.memory_limit or default_memory_limit(), threads=options.threads)
+    try:
+        imported = import_results(options.importer, db)
+        manifest = b"" if options.importer.manifest is None else sha256_of(options.importer.manifest).encode()
+        fingerprint = options.importer.fingerprint().encode() + b"\0" + manifest
+        paths: list[Path] = []
+        origins: dict[Path, _Origin] = {}
+        for index, (origin, rows) in enumerate(imported.file_tables()):
+            converted = scratch / f"{index:08d}.parquet"
+            pq.write_table(rows, converted)
+            digest = hashlib.sha256(b"dqs import\0" + fingerprint + b"\0" + sha256_of(origin).encode()).hexdigest()
+            origins[converted] = _Origin(origin, digest, options.importer.format)
+            paths.append(converted)
+    finally:
+        db.close()
+    return InputFiles(tuple(paths), "parquet", tuple(pq.read_schema(paths[0]).names)), origins
+
+
+def _plan(head: Snapshot, files: InputFiles, replace: bool,
+          origins: dict[Path, _Origin] | None = None) -> list[_Planned]:
     ledger = head.files.select(["file_id", "absolute_path", "sha256", "store_version"]).to_pylist()
     by_path = {r["absolute_path"]: r for r in ledger}
     known_sha = {r["sha256"]: r["absolute_path"] for r in ledger}
     next_id = max((r["file_id"] for r in ledger), default=-1) + 1
     planned: list[_Planned] = []
-    for path in files.paths:
+    for read_path in files.paths:
+        origin = (origins or {}).get(read_path)
+        path = read_path if origin is None else origin.path
         absolute = str(path.resolve())
         size = path.stat().st_size
-        sha = sha256_of(path)
+        sha = sha256_of(path) if origin is None else origin.sha256
         if sha in known_sha:
             same = known_sha[sha] == absolute
             planned.append(_Planned(path, absolute, size, sha, "skip",
@@ -122,24 +164,31 @@ def _plan(head: Snapshot, files: InputFiles, replace: bool) -> list[_Planned]:
                     f"{path} was ingested before (store version {before['store_version']}) with other content",
                     hint="pass --replace to swap its rows for the new content, or give the new data a new file name",
                 )
-            planned.append(_Planned(path, absolute, size, sha, "replace", before["file_id"]))
+            planned.append(_Planned(path, absolute, size, sha, "replace", before["file_id"], read_from=read_path,
+                                    format=None if origin is None else origin.format))
         else:
-            planned.append(_Planned(path, absolute, size, sha, "ingest", next_id))
+            planned.append(_Planned(path, absolute, size, sha, "ingest", next_id, read_from=read_path,
+                                    format=None if origin is None else origin.format))
             next_id += 1
     return planned
 
 
 def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
     say = progress or (lambda _msg: None)
-    with Monitor() as monitor:
+    with Monitor() as monitor, tempfile.TemporaryDirectory(prefix="dqs-import-") as scratch:
         with monitor.stage("inspect"):
             say("inspecting input")
-            files = _input_files(options.inputs)
+            origins: dict[Path, _Origin] = {}
+            if options.importer is not None:
+                say(f"importing {options.importer.format} results")
+                files, origins = _imported_files(options, Path(scratch))
+            else:
+                files = _input_files(options.inputs)
             store = Store.open_or_create(Path(options.store))
         with store.writer(on_wait=lambda: say(f"waiting for another dqs run writing to {store.path}")) as head:
             with monitor.stage("hash"):
                 say(f"hashing {len(files.paths)} file(s)")
-                planned = _plan(head, files, options.replace)
+                planned = _plan(head, files, options.replace, origins)
             report = IngestReport(store=str(store.path), version=None, files=[
                 {"path": str(p.path), "action": p.action, "sha256": p.sha256, "size": p.size,
                  **({"note": p.note} if p.note else {})} for p in planned])
@@ -159,7 +208,7 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
     db = Database(memory_limit=options.memory_limit or default_memory_limit(), threads=options.threads,
                   temp_directory=spill)
     try:
-        todo_files = InputFiles(tuple(p.path for p in todo), files.format, files.columns)
+        todo_files = InputFiles(tuple(p.read_from or p.path for p in todo), files.format, files.columns)
         with monitor.stage("validate") as stage:
             say(f"validating {len(todo)} file(s)")
             db.execute(query("ingest.sql", "create_macros"))
@@ -184,7 +233,7 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
             now = datetime.now(timezone.utc)
             ledger = [{
                 "file_id": p.file_id, "path": str(p.path), "absolute_path": p.absolute, "size": p.size,
-                "sha256": p.sha256, "format": files.format, **{k: c[k] for k in ("rows_read", "rows_accepted",
+                "sha256": p.sha256, "format": p.format or files.format, **{k: c[k] for k in ("rows_read", "rows_accepted",
                                                                                   "rows_rejected", "rows_unknown")},
                 "ingested_at": now, "store_version": version,
             } for p, c in zip(todo, counts, strict=True)]
