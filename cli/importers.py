@@ -46,22 +46,24 @@ MAPPINGS = {
     record counts dataset_record_count = element_count, filtered_record_count = element_count -
                   missing_count (column-map expectations); aggregate ones: unknown (empty);
                   unexpected_count, observed_value, severity go in results""",
-    "soda": """Read Soda Core scan results (`soda scan ... -srf results.json`, Soda Core v3).
+    "soda": """Read Soda Core scan results: v3 files of `soda scan ... -srf results.json`, and v4
+    scan results (the body `soda contract verify --publish` sends).
 
     \b
-    One row per check in checks[]; a check Soda could not evaluate is left out of that list by
-    Soda v3 itself (the scan's hasErrors and its logs say so), so it cannot be imported.
+    One row per check in checks[]. Soda v3 leaves a check it could not evaluate out of that
+    list; dqs takes it from the scan summary in the file's logs (unknown status). A scan that
+    aborted lists no check at all: it is counted in the report.
     \b
     source        --source, else "soda"
     tenant_id     --tenant, else the check's data source
-    dataset_uuid  datasource.table
+    dataset_uuid  datasource[.prefix].table
     dataset_name  the table
-    rule_code     the check's name (its YAML text, e.g. "row_count > 0"), with the column for
-                  column checks
+    rule_code     v4: the check's checkPath; v3: its name (its YAML text, e.g. "row_count > 0")
     business_date scanStartTimestamp, cut in --timezone
-    status        pass, fail as they are; warn -> fail (--warn-as); anything else -> unknown
-    record counts dataset_record_count = the table's row_count metric when the scan computed one,
-                  else unknown (empty); the check's value and outcome reasons go in results""",
+    status        pass, fail as they are; warn -> fail (--warn-as); unevaluated, not evaluated -> unknown
+    record counts v4: datasetRowsTested / checkRowsTested; v3: the table's row_count metric when
+                  the scan computed one, else unknown (empty); value, failing rows, outcome
+                  reasons and the check's identity go in results""",
     "elementary": """Read Elementary's test results: an export of the elementary_test_results table
     (CSV or Parquet, the table's own column names).
 

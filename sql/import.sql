@@ -19,6 +19,15 @@ SELECT f.file_index, f.path, t.content
 FROM import_files AS f
 JOIN read_text($paths) AS t ON t.filename = f.path
 
+-- name: import_json_valid
+-- Which files are JSON at all (the JSON functions below fail on the others, even inside a CASE).
+SELECT file_index, path FROM import_text WHERE NOT json_valid(content) ORDER BY file_index LIMIT 1
+
+-- name: import_json_objects
+-- Which JSON files are not an object (run once every file is JSON).
+SELECT file_index, path, json_type(content) AS json_kind
+FROM import_text WHERE json_type(content) <> 'OBJECT' ORDER BY file_index LIMIT 1
+
 -- name: import_log
 -- The imported rows in log order (file, then position in the file). The business date is the
 -- check's execution time cut in $timezone, unless $business_date overrides it. `results` starts

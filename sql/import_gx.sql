@@ -3,21 +3,16 @@
 -- such files. Read by JSON path from `import_text` (import.sql).
 
 -- name: gx_kinds
--- Per file: JSON or not, and which GX document it is.
+-- Per file (each one a JSON object): which GX document it is.
 SELECT
     file_index,
     path,
-    json_valid(content) AS is_json,
-    CASE WHEN json_valid(content) THEN json_type(content) END AS json_kind,
-    CASE WHEN NOT json_valid(content) OR json_type(content) <> 'OBJECT' THEN NULL
-         WHEN json_type(content, '$.results') = 'ARRAY' AND json_type(content, '$.statistics') = 'OBJECT' THEN 'validation'
+    CASE WHEN json_type(content, '$.results') = 'ARRAY' AND json_type(content, '$.statistics') = 'OBJECT' THEN 'validation'
          WHEN json_type(content, '$.run_results') = 'OBJECT' THEN 'checkpoint'
          WHEN json_type(content, '$.validation_results') = 'ARRAY' THEN 'checkpoint description'
     END AS kind,
-    CASE WHEN json_valid(content) AND json_type(content) = 'OBJECT'
-         THEN coalesce(json_extract_string(content, '$.meta.great_expectations_version'),
-                       json_extract_string(content, '$.validation_results[0].meta.great_expectations_version'))
-    END AS gx_version
+    coalesce(json_extract_string(content, '$.meta.great_expectations_version'),
+             json_extract_string(content, '$.validation_results[0].meta.great_expectations_version')) AS gx_version
 FROM import_text
 ORDER BY file_index
 

@@ -142,8 +142,8 @@ def register_files(db: Database, files: list[Path]) -> None:
     }))
 
 
-def load_text(db: Database, files: list[Path]) -> None:
-    """`import_text`: the files' content, read by DuckDB."""
+def load_text(db: Database, files: list[Path], expected: str) -> None:
+    """`import_text`: the files' content, read by DuckDB; every file must be a JSON object."""
     register_files(db, files)
     for path in files:
         try:
@@ -155,19 +155,15 @@ def load_text(db: Database, files: list[Path]) -> None:
             head.decode("utf-8")
         except UnicodeDecodeError as exc:
             if exc.start < len(head) - 4:  # not just a character cut by the 4096-byte read
-                raise InputError(f"{path}: not a UTF-8 text file", hint="give the JSON file the tool wrote") from None
+                raise InputError(f"{path}: not a UTF-8 text file; expected {expected}",
+                                 hint="give the JSON file the tool wrote") from None
     db.execute(query("import.sql", "import_text"), {"paths": [str(p) for p in files]})
-
-
-def json_problem(path: str, is_json: bool, kind: str | None, expected: str) -> InputError | None:
-    """The error for a file that is not a JSON object, or None."""
-    if not is_json:
-        return InputError(f"{path}: not valid JSON (truncated or another format?); expected {expected}",
-                          hint="give the file as the tool wrote it")
-    if kind != "OBJECT":
-        return InputError(f"{path}: a JSON {str(kind).lower()}, not an object; expected {expected}",
-                          hint="give the file as the tool wrote it")
-    return None
+    for row in db.arrow(query("import.sql", "import_json_valid")).to_pylist():
+        raise InputError(f"{row['path']}: not valid JSON (truncated or another format?); expected {expected}",
+                         hint="give the file as the tool wrote it")
+    for row in db.arrow(query("import.sql", "import_json_objects")).to_pylist():
+        raise InputError(f"{row['path']}: a JSON {str(row['json_kind']).lower()}, not an object; expected {expected}",
+                         hint="give the file as the tool wrote it")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..database import Database
 from ..errors import EngineError, InputError
 from ..queries import query
-from .convert import FileFacts, ImportOptions, json_problem, load_text
+from .convert import FileFacts, ImportOptions, load_text
 
 RUN_RESULTS_VERSIONS = range(1, 7)
 MANIFEST_VERSIONS = range(4, 13)
@@ -32,12 +32,9 @@ class DbtImporter:
     suffixes: tuple[str, ...] = ("run_results.json",)
 
     def load(self, db: Database, files: list[Path], options: ImportOptions) -> list[FileFacts]:
-        load_text(db, files)
+        load_text(db, files, _EXPECTED)
         facts: list[FileFacts] = []
         for row in db.arrow(query("import_dbt.sql", "dbt_kinds")).to_pylist():
-            problem = json_problem(row["path"], row["is_json"], row["json_kind"], _EXPECTED)
-            if problem is not None:
-                raise problem
             schema = _schema(row["schema_url"])
             if schema is None:
                 raise InputError(f"{row['path']}: not a dbt artifact (no metadata.dbt_schema_version); expected {_EXPECTED}",

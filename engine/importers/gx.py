@@ -9,7 +9,7 @@ from pathlib import Path
 from ..database import Database
 from ..errors import InputError
 from ..queries import query
-from .convert import FileFacts, ImportOptions, json_problem, load_text
+from .convert import FileFacts, ImportOptions, load_text
 
 _EXPECTED = "a Great Expectations validation or checkpoint result"
 
@@ -20,12 +20,9 @@ class GxImporter:
     suffixes: tuple[str, ...] = (".json",)
 
     def load(self, db: Database, files: list[Path], options: ImportOptions) -> list[FileFacts]:
-        load_text(db, files)
+        load_text(db, files, _EXPECTED)
         facts: list[FileFacts] = []
         for row in db.arrow(query("import_gx.sql", "gx_kinds")).to_pylist():
-            problem = json_problem(row["path"], row["is_json"], row["json_kind"], _EXPECTED)
-            if problem is not None:
-                raise problem
             if row["kind"] is None:
                 raise InputError(f"{row['path']}: not a Great Expectations result (no results, run_results or "
                                  f"validation_results); expected {_EXPECTED}",

@@ -1,0 +1,2 @@
+select customer_id, name, email, country
+from {{ ref('raw_customers') }}
