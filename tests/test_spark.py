@@ -169,3 +169,24 @@ def test_a_store_summarized_on_spark_matches(spark, generated: Path, tmp_path: P
         assert rd["rows_rejected"] > 0
         _assert_same(duck, spark_out, rd, rs)
         assert rs["store"]["version"] == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_imported_results_with_unknown_counts_match(spark, tmp_path: Path, fmt: str) -> None:
+    """Rows written by `dqs import` (real dbt and Soda files) leave counts empty: both engines
+    accept them, read the counts as unknown, and reject a raw row with an empty count."""
+    interop = Path(__file__).parent / "interop"
+    runs = sorted(str(p) for p in (interop / "dbt" / "v6").glob("day*/run_results.json"))
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    assert run_dqs("import", "dbt", *runs, "--manifest", str(interop / "dbt/v6/day3/manifest.json"),
+                   "-o", str(logs / f"a-dbt.{fmt}")).returncode == 0
+    assert run_dqs("import", "soda", str(interop / "soda" / "v3"), "-o", str(logs / f"b-soda.{fmt}")).returncode == 0
+    if fmt == "csv":
+        with (logs / "c-raw.csv").open("w") as fh:
+            fh.write("source,tenant_id,dataset_uuid,dataset_name,rule_code,business_date,results,"
+                     "level_of_execution,attribute_name,dataset_record_count,filtered_record_count\n")
+            fh.write('s,t,u,n,r,2026-11-03,"{""result"":""pass""}",DATASET,,,\n')
+    duck, spark_out, rd, rs = _both(spark, tmp_path, input=str(logs))
+    _assert_same(duck, spark_out, rd, rs)
+    assert rd["rows_rejected"] == (1 if fmt == "csv" else 0)
