@@ -214,19 +214,47 @@ def _read_history(input: str, rules: Optional[Path], memory_limit: Optional[str]
     return read_history(input, rules, memory_limit=memory_limit, threads=threads)
 
 
+def _store_history(store: Path, store_version: Optional[int], rules: Optional[Path] = None,
+                   memory_limit: Optional[str] = None, threads: Optional[int] = None):
+    """The daily series of a history store (newest version, or --store-version) and where they came from."""
+    from dqs.engine.forecast.series import read_store_history
+
+    return read_store_history(store, rules, version=store_version, memory_limit=memory_limit, threads=threads)
+
+
+def _check_store_options(store: Optional[Path], store_version: Optional[int], others: dict[str, object]) -> None:
+    if store is None and store_version is not None:
+        raise InputError("--store-version needs --store", hint="add --store DIR")
+    given = [name for name, value in others.items() if value is not None]
+    if store is not None and given:
+        raise InputError(f"--store and {given[0]} both give the history",
+                         hint=f"use one: the store (`dqs ingest ... --store {store}` adds newer results), or {given[0]}")
+
+
+STORE_HELP = "History store to read the daily series from (its newest version), instead of a results log."
+STORE_VERSION_HELP = "With --store: the store as it was at this version (`dqs store history`)."
+THRESHOLD_HELP = ("Risk threshold: the probability reported is that the day's pass percentage is below it "
+                  "(100: at least one run fails). Fixed when training; default: the model's.")
+
+
 @app.command()
 def train(
-    input: Annotated[str, typer.Argument(help="Results log to learn from (file, directory or glob).")],
+    input: Annotated[Optional[str], typer.Argument(help="Results log to learn from (file, directory or glob); or give --store.")] = None,
     rules: Annotated[Optional[Path], typer.Argument(help="Rules metadata JSON (optional).")] = None,
     model: Annotated[Path, typer.Option(help="Where to write the model bundle (a directory).")] = ...,  # type: ignore[assignment]
+    store: Annotated[Optional[Path], typer.Option(help=STORE_HELP)] = None,
+    store_version: Annotated[Optional[int], typer.Option(min=0, help=STORE_VERSION_HELP)] = None,
+    rules_option: Annotated[Optional[Path], typer.Option("--rules", help="Rules metadata JSON (the same as the RULES argument).")] = None,
     horizon: Annotated[int, typer.Option(min=1, max=366, help="Longest forecast, in days after the last day of history.")] = 28,
     coverage: Annotated[float, typer.Option(min=0.5, max=0.99, help="Share of values the band should hold.")] = 0.8,
+    threshold: Annotated[float, typer.Option(min=0.0, max=100.0, help="Risk threshold: the model learns the probability that a day's pass percentage is below it (100: at least one run fails).")] = 100.0,
     as_of: Annotated[Optional[str], typer.Option(help="Ignore results dated after this day (YYYY-MM-DD).")] = None,
-    memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling for reading the log.")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling for reading the log or store.")] = None,
     threads: Annotated[int, typer.Option(min=1, help="Threads for LightGBM (fixed, for reproducible models).")] = 2,
     report: Annotated[Optional[Path], typer.Option(help="Also write the evaluation report as JSON.")] = None,
 ) -> None:
-    """Train a LightGBM pass-rate model and write a bundle (model, metadata, daily history)."""
+    """Train a LightGBM pass-rate model (and its risk models) and write a bundle (models,
+    metadata, daily history), from a results log or from a history store (--store)."""
     import json
 
     import polars as pl
@@ -236,16 +264,34 @@ def train(
     from dqs.engine.forecast.train import train as fit
     from dqs.engine.forecast.series import History
 
-    history = _read_history(input, rules, memory_limit, None)
+    if rules is not None and rules_option is not None:
+        raise InputError("the rules file is given twice (RULES and --rules)", hint="give it once")
+    rules = rules or rules_option
+    if store is not None and input is not None:
+        hint = (f"to train on the store with rules, pass them as --rules {input}" if input.lower().endswith(".json")
+                else f"ingest it first (`dqs ingest {input} --store {store}`), then train on the store alone")
+        raise InputError("train reads INPUT or --store, not both", hint=hint)
+    if input is None and store is None:
+        raise InputError("train needs INPUT, or --store DIR", hint="see `dqs train --help`")
+    _check_store_options(store, store_version, {})
+    if not 0 < threshold <= 100:
+        raise InputError(f"--threshold {threshold:g} is not above 0", hint="give a pass percentage in (0, 100], e.g. 100 or 95")
+    if store is not None:
+        history, source = _store_history(store, store_version, rules, memory_limit)
+        label = f"store {store} (version {source['version']})"
+    else:
+        history, source, label = _read_history(input, rules, memory_limit, None), {"input": input}, str(input)
     cutoff = _parse_date(as_of, "--as-of")
     if cutoff is not None:
         history = History(history.daily.filter(pl.col("business_date") <= cutoff), history.attributes)
+        source["as_of"] = cutoff.isoformat()
     try:
-        trained = fit(history, TrainOptions(horizon=horizon, coverage=coverage, threads=threads))
+        trained = fit(history, TrainOptions(horizon=horizon, coverage=coverage, threads=threads, threshold=threshold))
     except ValueError as exc:
-        raise InputError(f"cannot train on {input}: {exc}", hint="give a longer results log") from exc
-    save_bundle(model, trained, history)
+        raise InputError(f"cannot train on {label}: {exc}", hint="give a longer results log") from exc
+    save_bundle(model, trained, history, source)
     render.evaluation(trained.report)
+    render.risk_evaluation(trained.report)
     if report is not None:
         report.write_text(json.dumps(trained.report, indent=2) + "\n", encoding="utf-8")
     sys.stderr.write(f"dqs train: model written to {model} ({trained.metrics['train_examples']:,} training examples, "
@@ -259,16 +305,20 @@ def predict(
     rule_code: Annotated[str, typer.Option(help="Series: the rule code.")],
     date: Annotated[str, typer.Option(help="Business date to forecast (YYYY-MM-DD).")],
     history: Annotated[Optional[str], typer.Option(help="Newer results to extend the bundle's history.")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="History store to predict from: its newest ingested day is the forecast origin (no retraining).")] = None,
+    store_version: Annotated[Optional[int], typer.Option(min=0, help=STORE_VERSION_HELP)] = None,
+    threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a sentence.")] = False,
 ) -> None:
-    """Forecast one series' pass percentage on one date, with its band."""
+    """Forecast one series' pass percentage on one date, with its band, the chance that the day
+    falls below the threshold, and the expected runs."""
     import json
 
     import polars as pl
 
     from dqs.engine.forecast.predict import last_observed, predict_requests
 
-    bundle, full = _bundle_and_history(model, history)
+    bundle, full = _bundle_and_history(model, history, store, store_version, threshold)
     request = pl.DataFrame({"dataset_uuid": [dataset_uuid], "rule_code": [rule_code], "business_date": [date]})
     row = predict_requests(bundle, full, request).row(0, named=True)
     if row["status"] != "ok":
@@ -279,25 +329,32 @@ def predict(
         "dataset_uuid": dataset_uuid, "rule_code": rule_code, "business_date": date,
         "predicted_pass_percentage": row["predicted_pass_percentage"],
         "lower_pass_percentage": row["lower_pass_percentage"], "upper_pass_percentage": row["upper_pass_percentage"],
-        "coverage": bundle.metadata["coverage"], "horizon_days": row["horizon_days"],
+        "coverage": bundle.metadata["coverage"],
+        "probability_below_threshold": row["probability_below_threshold"], "threshold": bundle.threshold,
+        "expected_runs": row["expected_runs"], "horizon_days": row["horizon_days"],
         "history_last_day": full.last_date.isoformat(), "last_observed": last,
     }
     if json_out:
         print(json.dumps(answer))
     else:
-        print(f"{dataset_uuid} / {rule_code} on {date}: {answer['predicted_pass_percentage']:.1f}% expected to pass "
-              f"({answer['coverage']:.0%} band {answer['lower_pass_percentage']:.1f}-{answer['upper_pass_percentage']:.1f}%), "
-              f"{answer['horizon_days']} day(s) after the history's last day {answer['history_last_day']}; "
-              + (f"last observed {last['pass_percentage']:.1f}% on {last['business_date']}." if last else "never observed."))
+        print(render.forecast_sentence(answer))
 
 
-def _bundle_and_history(model: Path, history: Optional[str]):
+def _bundle_and_history(model: Path, history: Optional[str], store: Optional[Path] = None,
+                        store_version: Optional[int] = None, threshold: Optional[float] = None):
+    """The bundle (its risk threshold checked against --threshold) and the history to predict
+    from: the store's (at --store-version), else the bundle's own, extended by --history."""
     from dqs.engine.forecast.bundle import load_bundle, merge_history
+    from dqs.engine.forecast.predict import check_threshold, prediction_history
 
+    _check_store_options(store, store_version, {"--history": history})
     bundle = load_bundle(model)
+    check_threshold(bundle, threshold)
+    if store is not None:
+        return bundle, prediction_history(bundle, _store_history(store, store_version)[0])
     full = bundle.history
     if history is not None:
-        full = merge_history(full, _read_history(history, None, None, None))
+        full = prediction_history(bundle, merge_history(full, _read_history(history, None, None, None)))
     return bundle, full
 
 
@@ -305,8 +362,11 @@ def _bundle_and_history(model: Path, history: Optional[str]):
 def batch_predict(
     model: Annotated[Path, typer.Option(help="Model bundle written by `dqs train`.")],
     input: Annotated[str, typer.Option(help="CSV with dataset_uuid, rule_code, business_date (other columns are kept).")],
-    output: Annotated[Path, typer.Option(help="CSV to write: the input plus predictions, band, horizon, status, error.")],
+    output: Annotated[Path, typer.Option(help="CSV to write: the input plus predictions, band, probability_below_threshold, expected_runs, horizon, status, error.")],
     history: Annotated[Optional[str], typer.Option(help="Newer results to extend the bundle's history.")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="History store to predict from: its newest ingested day is the forecast origin (no retraining).")] = None,
+    store_version: Annotated[Optional[int], typer.Option(min=0, help=STORE_VERSION_HELP)] = None,
+    threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
 ) -> None:
     """Forecast many rows at once. Exit 0 when every row is ok, 1 when some failed (the file is
     complete either way: failed rows say why in `error`)."""
@@ -314,7 +374,7 @@ def batch_predict(
 
     from dqs.engine.forecast.predict import predict_requests, read_requests
 
-    bundle, full = _bundle_and_history(model, history)
+    bundle, full = _bundle_and_history(model, history, store, store_version, threshold)
     result = predict_requests(bundle, full, read_requests(input))
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
@@ -329,26 +389,40 @@ def batch_predict(
 @app.command("validate-model")
 def validate_model(
     model: Annotated[Path, typer.Option(help="Model bundle written by `dqs train`.")],
-    test_data: Annotated[str, typer.Option(help="Results log to backtest on.")],
+    test_data: Annotated[Optional[str], typer.Option(help="Results log to backtest on (or give --store).")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="History store to backtest on, instead of --test-data.")] = None,
+    store_version: Annotated[Optional[int], typer.Option(min=0, help=STORE_VERSION_HELP)] = None,
+    threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
     truth: Annotated[Optional[Path], typer.Option(help="Generator truth (Parquet) to score against true pass percentages too.")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Also write the report as JSON.")] = None,
 ) -> None:
-    """Rolling-origin backtest: model vs baselines (MAE, RMSE, per horizon), band coverage."""
+    """Rolling-origin backtest: model vs baselines (MAE, RMSE, per horizon), band coverage and
+    width (overall and per number of runs on the day), and the risk's calibration (reliability
+    per bin of predicted probability, ECE, Brier beside the series' failing-day share)."""
     import json
 
     import polars as pl
 
     from dqs.engine.forecast.bundle import load_bundle
-    from dqs.engine.forecast.predict import backtest, backtest_origins
+    from dqs.engine.forecast.predict import backtest, backtest_origins, check_threshold, prediction_history
 
+    if test_data is None and store is None:
+        raise InputError("validate-model needs --test-data LOG or --store DIR", hint="see `dqs validate-model --help`")
+    _check_store_options(store, store_version, {"--test-data": test_data})
     bundle = load_bundle(model)
-    history = _read_history(test_data, None, None, None)
+    check_threshold(bundle, threshold)
+    if store is not None:
+        history, label = _store_history(store, store_version)[0], f"store {store}"
+    else:
+        history, label = _read_history(test_data, None, None, None), str(test_data)
     if history.last_date is None:
-        raise InputError(f"{test_data} holds no pass or fail results", hint="pass a results log")
+        raise InputError(f"{label} holds no pass or fail results", hint="pass a results log, or ingest one into the store")
+    history = prediction_history(bundle, history)
     origins = backtest_origins(bundle.last_training_day, history.last_date, bundle.horizon)
     truth_frame = pl.read_parquet(truth) if truth is not None else None
     result = backtest(bundle, history, origins, truth_frame)
     render.evaluation(result)
+    render.risk_evaluation(result)
     if report is not None:
         report.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

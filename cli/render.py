@@ -112,6 +112,51 @@ def evaluation(result: dict[str, Any]) -> None:
     sys.stdout.write("\n".join(out) + "\n")
 
 
+def risk_evaluation(result: dict[str, Any]) -> None:
+    """The band per number of runs on the day, and the risk's calibration (reliability per bin
+    of predicted probability, ECE, Brier beside the baseline, runs), on stdout."""
+    out = []
+    by_runs = result.get("band", {}).get("by_runs") or []
+    if by_runs:
+        out.append("band by pass/fail runs on the day:")
+        out.append(f"  {'runs':<8}{'n':>11}{'coverage':>10}{'width':>8}")
+        out += [f"  {r['runs']:<8}{r['n']:>11,}{r['coverage']:>10.1%}{r['mean_width']:>8.1f}" for r in by_runs]
+    risk = result.get("risk") or {}
+    if risk.get("examples"):
+        threshold = risk["threshold"]
+        what = "at least one run fails" if threshold >= 100 else f"pass percentage below {threshold:g}%"
+        out.append(f"risk ({what}): observed on {risk['observed_frequency']:.1%} of days, "
+                   f"mean predicted {risk['mean_probability']:.1%}")
+        brier = risk["brier"]
+        verdict = "beats" if brier["model"] < brier["baseline"] else "does NOT beat"
+        out.append(f"  Brier {brier['model']:.4f} vs baseline {brier['baseline']:.4f} (series' share of such days "
+                   f"up to the origin): the model {verdict} it")
+        out.append(f"  expected calibration error {risk['ece']:.4f}")
+        out.append(f"  {'predicted':<12}{'n':>11}{'share':>8}{'mean predicted':>16}{'observed':>10}")
+        out += [f"  {r['bin']:<12}{r['n']:>11,}{r['share']:>8.1%}{r['mean_predicted']:>16.3f}{r['observed']:>10.3f}"
+                for r in risk["reliability"]]
+        runs = risk["runs"]
+        out.append(f"  runs: mean expected {runs['mean_expected']:.2f}, observed {runs['mean_observed']:.2f}; "
+                   f"MAE {runs['mae']:.3f} vs {runs['baseline_mae']:.3f} for the series' mean runs")
+    if out:
+        sys.stdout.write("\n".join(out) + "\n")
+
+
+def forecast_sentence(answer: dict[str, Any]) -> str:
+    """One `dqs predict` answer as a sentence a person can act on."""
+    threshold = answer["threshold"]
+    risk = ("that at least one run fails" if threshold >= 100
+            else f"that fewer than {threshold:g}% of its runs pass")
+    last = answer["last_observed"]
+    return (f"{answer['dataset_uuid']} / {answer['rule_code']} on {answer['business_date']}: "
+            f"{answer['predicted_pass_percentage']:.0f}% expected to pass; "
+            f"{answer['probability_below_threshold']:.0%} chance {risk} "
+            f"({answer['coverage']:.0%} band {answer['lower_pass_percentage']:.0f}-{answer['upper_pass_percentage']:.0f}%; "
+            f"about {answer['expected_runs']:.1f} pass/fail runs expected if it runs that day). "
+            f"{answer['horizon_days']} day(s) after the history's last day {answer['history_last_day']}; "
+            + (f"last observed {last['pass_percentage']:.1f}% on {last['business_date']}." if last else "never observed."))
+
+
 def sql_listing(files) -> str:
     """Analyst files as a table: run order, output name, file, description."""
     rows = [("#", "output", "file", "description")]

@@ -55,3 +55,41 @@ SELECT l.*, r.rule_type, r.dimension, r.category
 FROM latest AS l
 LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(l.rule_code)
 ORDER BY l.dataset_uuid, l.rule_code
+
+-- name: store_daily_series
+-- `daily_series` from a history store: `store_daily` is the store's daily table (one row per
+-- file, group and business day, keys already trimmed and statuses parsed at ingest), summed over
+-- files and groups per series and day.
+SELECT
+    dataset_uuid,
+    rule_code,
+    business_date,
+    CAST(sum(passes) AS BIGINT) AS passes,
+    CAST(sum(fails) AS BIGINT) AS fails,
+    CAST(sum(unknown) AS BIGINT) AS unknown,
+    CAST(sum(runs) AS BIGINT) AS runs
+FROM store_daily
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+
+-- name: store_series_attributes
+-- `series_attributes` from a history store: source, tenant and dataset name of each series'
+-- latest row, the greatest (business date, file, line) as `row_position` orders raw rows (a
+-- daily row carries its latest line), and the rule metadata.
+WITH latest AS (
+    SELECT
+        dataset_uuid,
+        rule_code,
+        arg_max(source, (business_date, file_id, latest_line)) AS source,
+        arg_max(tenant_id, (business_date, file_id, latest_line)) AS tenant_id,
+        arg_max(dataset_name, (business_date, file_id, latest_line)) AS dataset_name
+    FROM store_daily
+    GROUP BY 1, 2
+),
+keyed_rules AS (
+    SELECT dqs_rule_key(rule_code) AS rule_key, rule_type, dimension, category FROM rules
+)
+SELECT l.*, r.rule_type, r.dimension, r.category
+FROM latest AS l
+LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(l.rule_code)
+ORDER BY l.dataset_uuid, l.rule_code

@@ -1,5 +1,6 @@
-"""Forecasting: no leakage, train/predict feature parity, time-ordered splits, bundle safety,
-per-row errors, and the CLI commands end to end."""
+"""Forecasting: no leakage (features, predictions and risk), train/predict feature parity,
+time-ordered splits, bundle safety, per-row errors, the risk's calibration, and the CLI commands
+end to end (the store path: test_forecast_store.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 from conftest import run_dqs
 from dqs.engine import InputError
 from dqs.engine.forecast.bundle import load_bundle, save_bundle
-from dqs.engine.forecast.features import FEATURES, origin_states, state_grid, states_at, training_examples
-from dqs.engine.forecast.train import TrainOptions, predict_rows, train
+from dqs.engine.forecast.features import FEATURES, RISK_FEATURES, origin_states, state_grid, states_at, training_examples
+from dqs.engine.forecast.train import TrainOptions, apply_isotonic, fit_isotonic, predict_risk, predict_rows, train
 from dqs.engine.generate import GenerateOptions, generate_log
 from dqs.engine.forecast.predict import predict_requests, request_features
 from dqs.engine.forecast.series import History, read_history
@@ -38,19 +39,51 @@ def _series(history: History) -> tuple[str, str]:
     return row[0], row[1]
 
 
+def _perturbed_after(daily: pl.DataFrame, origin) -> pl.DataFrame:
+    """Every day after `origin` changed: passes and fails swapped (so the value, the runs' fail
+    share and the days below any threshold change), more runs, and every odd day dropped."""
+    later = pl.col("business_date") > origin
+    return daily.with_columns(
+        pl.when(later).then(pl.col("fails") + 1).otherwise(pl.col("passes")).alias("passes"),
+        pl.when(later).then(pl.col("passes") + 2).otherwise(pl.col("fails")).alias("fails"),
+    ).with_columns(
+        pl.when(later).then(100.0 * pl.col("passes") / (pl.col("passes") + pl.col("fails"))).otherwise(pl.col("pass_pct")).alias("pass_pct")
+    ).filter((pl.col("business_date") <= origin) | (pl.col("business_date").dt.day() % 2 == 0))
+
+
 def test_features_do_not_look_past_the_origin(trained) -> None:
     history: History = trained["history"]
     daily = history.daily
     origin = daily["business_date"].max() - timedelta(days=60)
-    grid = state_grid(daily, daily["business_date"].max())
-    changed = daily.with_columns(
-        pl.when(pl.col("business_date") > origin).then(100.0 - pl.col("pass_pct")).otherwise(pl.col("pass_pct")).alias("pass_pct")
-    ).filter((pl.col("business_date") <= origin) | (pl.col("business_date").dt.day() % 2 == 0))
-    changed_grid = state_grid(changed, daily["business_date"].max())
-    before = grid.filter(pl.col("business_date") <= origin).sort("dataset_uuid", "rule_code", "business_date")
-    after = changed_grid.filter(pl.col("business_date") <= origin).sort("dataset_uuid", "rule_code", "business_date")
-    assert before.height > 1000
-    assert before.equals(after)
+    changed = _perturbed_after(daily, origin)
+    for threshold in (100.0, 90.0):
+        grid = state_grid(daily, daily["business_date"].max(), threshold)
+        changed_grid = state_grid(changed, daily["business_date"].max(), threshold)
+        before = grid.filter(pl.col("business_date") <= origin).sort("dataset_uuid", "rule_code", "business_date")
+        after = changed_grid.filter(pl.col("business_date") <= origin).sort("dataset_uuid", "rule_code", "business_date")
+        assert before.height > 1000 and {"runs_mean_28d", "below_share_long", "run_fail_share_28d"} <= set(before.columns)
+        assert before.equals(after)
+
+
+def test_predictions_and_risk_do_not_look_past_the_origin(trained) -> None:
+    """The whole prediction (value, band, probability, runs) for targets after an origin is the
+    same whatever happens after the origin."""
+    history: History = trained["history"]
+    bundle = load_bundle(trained["bundle"])
+    origin = history.last_date - timedelta(days=45)
+    changed = History(_perturbed_after(history.daily, origin), history.attributes)
+    assert not changed.daily.equals(history.daily)
+    keys = history.daily.filter(pl.col("business_date") <= origin).select("dataset_uuid", "rule_code").unique()
+    requests = keys.join(pl.DataFrame({"target_date": [origin + timedelta(days=h) for h in (1, 5, 14)]}), how="cross").with_columns(
+        pl.lit(origin).alias("origin"))
+    served = []
+    for h in (history, changed):
+        rows = predict_rows(request_features(h, requests, bundle.threshold), bundle.booster, bundle.levels, bundle.bands,
+                            bundle.best_iteration)
+        served.append(predict_risk(rows, bundle.risk, bundle.levels).sort("dataset_uuid", "rule_code", "target_date"))
+    columns = ["predicted", "lower", "upper", "probability_below_threshold", "expected_runs", *RISK_FEATURES]
+    assert served[0].height == requests.height > 100
+    assert served[0].select(columns).equals(served[1].select(columns))
 
 
 def test_states_built_in_chunks_of_series_equal_the_whole_grid(trained) -> None:
@@ -109,18 +142,26 @@ def test_bundle_round_trip_gives_identical_predictions(trained) -> None:
         "dataset_uuid", "rule_code", pl.col("business_date").str.to_date().alias("target_date")).with_columns(pl.lit(day).alias("origin")))
     direct = predict_rows(features, model.booster, model.levels, model.bands, model.best_iteration)
     assert np.allclose(loaded["predicted_pass_percentage"].to_numpy(), direct["predicted"].to_numpy())
+    risk = predict_risk(direct, model.risk, model.levels)
+    assert np.allclose(loaded["probability_below_threshold"].to_numpy(), risk["probability_below_threshold"].to_numpy())
+    assert np.allclose(loaded["expected_runs"].to_numpy(), risk["expected_runs"].to_numpy())
+    assert loaded["probability_below_threshold"].is_between(0, 1).all() and (loaded["expected_runs"] >= 1).all()
     assert (loaded["lower_pass_percentage"] <= loaded["predicted_pass_percentage"]).all()
     assert (loaded["predicted_pass_percentage"] <= loaded["upper_pass_percentage"]).all()
 
 
-@pytest.mark.parametrize("damage", ["model_byte", "history_truncated", "metadata_version", "checksums_missing"])
+@pytest.mark.parametrize("damage", ["model_byte", "risk_model_byte", "runs_model_missing", "history_truncated",
+                                    "metadata_version", "checksums_missing"])
 def test_damaged_bundles_are_refused(trained, tmp_path: Path, damage: str) -> None:
     copy = tmp_path / "model"
     shutil.copytree(trained["bundle"], copy)
-    if damage == "model_byte":
-        data = bytearray((copy / "model.txt").read_bytes())
+    if damage in ("model_byte", "risk_model_byte"):
+        name = "model.txt" if damage == "model_byte" else "risk_model.txt"
+        data = bytearray((copy / name).read_bytes())
         data[200] = (data[200] + 1) % 256
-        (copy / "model.txt").write_bytes(bytes(data))
+        (copy / name).write_bytes(bytes(data))
+    elif damage == "runs_model_missing":
+        (copy / "runs_model.txt").unlink()
     elif damage == "history_truncated":
         data = (copy / "history.parquet").read_bytes()
         (copy / "history.parquet").write_bytes(data[: len(data) // 2])
@@ -160,8 +201,10 @@ def test_per_row_errors_and_exit_codes(trained, tmp_path: Path) -> None:
     for row, expected in zip(got.iter_rows(named=True), rows):
         if expected[3] == "ok":
             assert row["status"] == "ok" and row["error"] in ("", None) and float(row["predicted_pass_percentage"]) >= 0
+            assert 0 <= float(row["probability_below_threshold"]) <= 1 and float(row["expected_runs"]) >= 1
         else:
             assert row["status"] == "error" and expected[3] in row["error"], row
+            assert row["probability_below_threshold"] in ("", None) and row["expected_runs"] in ("", None)
     one = run_dqs("predict", "--model", trained["bundle"], "--dataset-uuid", "no-such-dataset", "--rule-code", rule,
                   "--date", str(last + timedelta(days=1)))
     assert one.returncode == 2 and "unknown series" in one.stderr
@@ -170,6 +213,12 @@ def test_per_row_errors_and_exit_codes(trained, tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     answer = json.loads(ok.stdout)
     assert answer["horizon_days"] == 2 and answer["lower_pass_percentage"] <= answer["upper_pass_percentage"]
+    assert answer["threshold"] == 100 and 0 <= answer["probability_below_threshold"] <= 1 and answer["expected_runs"] >= 1
+    text = run_dqs("predict", "--model", trained["bundle"], "--dataset-uuid", uuid, "--rule-code", rule,
+                   "--date", str(last + timedelta(days=2)))
+    assert text.returncode == 0, text.stderr
+    assert (f"{uuid} / {rule} on {last + timedelta(days=2)}: {answer['predicted_pass_percentage']:.0f}% expected to pass; "
+            f"{answer['probability_below_threshold']:.0%} chance that at least one run fails (80% band ") in text.stdout
 
 
 def test_train_and_validate_through_the_cli(trained, tmp_path: Path) -> None:
@@ -187,6 +236,10 @@ def test_train_and_validate_through_the_cli(trained, tmp_path: Path) -> None:
     for target in ("observed", "truth"):
         assert set(data[target]["overall"]) == {"model", "last_value", "mean_last7_obs", "same_weekday_last_week", "long_mean"}
     assert 0.0 <= data["band"]["coverage"] <= 1.0
+    assert [b["runs"] for b in data["band"]["by_runs"]][:2] == ["1", "2"]
+    risk = data["risk"]
+    assert {"brier", "ece", "reliability", "runs"} <= set(risk) and risk["examples"] == data["examples"]
+    assert "expected calibration error" in result.stdout and "band by pass/fail runs" in result.stdout
 
 
 def test_training_is_deterministic(trained) -> None:
@@ -197,3 +250,25 @@ def test_training_is_deterministic(trained) -> None:
     second = again.booster.model_to_string(num_iteration=again.best_iteration)
     assert first == second
     assert trained["model"].bands == again.bands
+    for name in ("classifier", "runs"):
+        a, b = getattr(trained["model"].risk, name), getattr(again.risk, name)
+        assert a.model_to_string() == b.model_to_string()
+    assert trained["model"].risk.calibration == again.risk.calibration
+
+
+def test_isotonic_calibration_is_monotone_and_honest() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0, 1, 50_000)
+    truth = raw ** 2  # the raw scores overstate the chance
+    label = (rng.uniform(0, 1, raw.size) < truth).astype(float)
+    calibration = fit_isotonic(raw, label)
+    assert np.all(np.diff(calibration["probability"]) >= 0) and np.all(np.diff(calibration["raw"]) >= 0)
+    fitted = apply_isotonic(np.array([0.1, 0.5, 0.9]), calibration)
+    assert np.allclose(fitted, [0.01, 0.25, 0.81], atol=0.04)
+    assert fit_isotonic(np.array([]), np.array([]))["raw"] == [0.0, 1.0]
+
+
+def test_risk_is_calibrated_on_the_calibration_slice(trained) -> None:
+    risk = trained["model"].report["risk"]
+    assert risk["ece"] < 0.03 and risk["brier"]["model"] < risk["brier"]["baseline"]
+    assert abs(risk["runs"]["mean_expected"] - risk["runs"]["mean_observed"]) < 0.05

@@ -1,5 +1,6 @@
-"""The model bundle: a directory holding LightGBM's text model, JSON metadata, the compact daily
-history needed to predict, and the sha256 of every file (checked on load). Never pickle."""
+"""The model bundle: a directory holding LightGBM's text models (pass percentage, risk of a day
+below the threshold, runs), JSON metadata (with the risk's calibration), the compact daily history
+needed to predict, and the sha256 of every file (checked on load). Never pickle."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ import lightgbm as lgb
 import polars as pl
 
 from ..errors import InputError
-from .features import CATEGORICAL, FEATURES
-from .train import Trained
+from .features import CATEGORICAL, FEATURES, RISK_FEATURES
+from .train import RiskModel, Trained
 from .series import History
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the risk models (risk_model.txt, runs_model.txt) and their metadata
 MODEL_FILE = "model.txt"
+RISK_MODEL_FILE = "risk_model.txt"
+RUNS_MODEL_FILE = "runs_model.txt"
 HISTORY_FILE = "history.parquet"
 ATTRIBUTES_FILE = "attributes.parquet"
 METADATA_FILE = "metadata.json"
 CHECKSUMS_FILE = "checksums.json"
+DATA_FILES = (MODEL_FILE, RISK_MODEL_FILE, RUNS_MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE)
 
 
 @dataclass
@@ -34,6 +38,11 @@ class Bundle:
     booster: lgb.Booster
     metadata: dict
     history: History
+    risk: RiskModel
+
+    @property
+    def threshold(self) -> float:
+        return float(self.metadata["risk"]["threshold"])
 
     @property
     def levels(self) -> dict[str, list[str]]:
@@ -74,13 +83,17 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save_bundle(path: Path, trained: Trained, history: History) -> Path:
-    """Write the bundle to a temporary directory beside `path`, then rename it into place."""
+def save_bundle(path: Path, trained: Trained, history: History, source: dict | None = None) -> Path:
+    """Write the bundle to a temporary directory beside `path`, then rename it into place
+    (`source`: where the history came from, e.g. a store and its version, for the metadata)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         trained.booster.save_model(str(staging / MODEL_FILE), num_iteration=trained.best_iteration or None)
+        risk = trained.risk
+        risk.classifier.save_model(str(staging / RISK_MODEL_FILE), num_iteration=risk.classifier_iteration or None)
+        risk.runs.save_model(str(staging / RUNS_MODEL_FILE), num_iteration=risk.runs_iteration or None)
         history.daily.select("dataset_uuid", "rule_code", "business_date", "passes", "fails", "unknown", "runs").write_parquet(
             staging / HISTORY_FILE, compression="zstd")
         history.attributes.write_parquet(staging / ATTRIBUTES_FILE, compression="zstd")
@@ -94,15 +107,26 @@ def save_bundle(path: Path, trained: Trained, history: History) -> Path:
             "coverage": trained.options.coverage,
             "bands": trained.bands,
             "best_iteration": trained.best_iteration,
+            "risk": {
+                "threshold": risk.threshold,
+                "probability": "P(the day's pass percentage < threshold), for a day with a pass or fail run",
+                "features": list(RISK_FEATURES),
+                "classifier_best_iteration": risk.classifier_iteration,
+                "runs_best_iteration": risk.runs_iteration,
+                "calibration": {"method": "isotonic (pool adjacent violators) on the calibration slice, "
+                                          "interpolated linearly", **risk.calibration},
+                "runs_scale": risk.runs_scale,
+            },
+            "training_source": source or {},
             "training_window": trained.window,
             "training_options": asdict(trained.options),
             "metrics": trained.metrics,
             "report": trained.report,
             "library_versions": _versions(),
-            "files": {name: _sha256(staging / name) for name in (MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE)},
+            "files": {name: _sha256(staging / name) for name in DATA_FILES},
         }
         (staging / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
-        checksums = {name: _sha256(staging / name) for name in (MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE, METADATA_FILE)}
+        checksums = {name: _sha256(staging / name) for name in (*DATA_FILES, METADATA_FILE)}
         (staging / CHECKSUMS_FILE).write_text(json.dumps(checksums, indent=2) + "\n", encoding="utf-8")
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
@@ -126,7 +150,7 @@ def load_bundle(path: Path) -> Bundle:
     except (OSError, ValueError) as exc:
         raise InputError(f"model bundle {path}: {CHECKSUMS_FILE} is missing or unreadable",
                          hint="the bundle is incomplete; train it again") from exc
-    for name in (MODEL_FILE, HISTORY_FILE, ATTRIBUTES_FILE, METADATA_FILE):
+    for name in (*DATA_FILES, METADATA_FILE):
         file = path / name
         if not file.is_file():
             raise InputError(f"model bundle {path}: {name} is missing", hint="the bundle is incomplete; train it again")
@@ -137,15 +161,26 @@ def load_bundle(path: Path) -> Bundle:
     if meta.get("format_version") != FORMAT_VERSION:
         raise InputError(f"model bundle {path} has format version {meta.get('format_version')!r}, "
                          f"this dqs reads version {FORMAT_VERSION}", hint="train the model again with this dqs")
-    if meta.get("features") != list(FEATURES):
+    if meta.get("features") != list(FEATURES) or meta.get("risk", {}).get("features") != list(RISK_FEATURES):
         raise InputError(f"model bundle {path} was trained with other features",
                          hint="train the model again with this dqs")
     booster = lgb.Booster(model_file=str(path / MODEL_FILE))
+    info = meta["risk"]
+    calibration = info["calibration"]
+    risk = RiskModel(
+        threshold=float(info["threshold"]),
+        classifier=lgb.Booster(model_file=str(path / RISK_MODEL_FILE)),
+        classifier_iteration=int(info["classifier_best_iteration"]),
+        runs=lgb.Booster(model_file=str(path / RUNS_MODEL_FILE)),
+        runs_iteration=int(info["runs_best_iteration"]),
+        calibration={"raw": calibration["raw"], "probability": calibration["probability"]},
+        runs_scale=float(info["runs_scale"]),
+    )
     from .series import with_pass_pct
 
     daily = with_pass_pct(pl.read_parquet(path / HISTORY_FILE))
     history = History(daily, pl.read_parquet(path / ATTRIBUTES_FILE))
-    return Bundle(booster, meta, history)
+    return Bundle(booster, meta, history, risk)
 
 
 def merge_history(bundle_history: History, newer: History) -> History:

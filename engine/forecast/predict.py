@@ -9,13 +9,33 @@ import polars as pl
 from .bundle import Bundle
 from ..errors import InputError, first_line
 from .features import attach_attributes, origin_states, states_at, training_examples, with_target
-from .evaluation import score
-from .train import predict_rows
-from .series import SERIES_KEY, History
+from .evaluation import risk_score, score
+from .features import DEFAULT_THRESHOLD
+from .train import predict_risk, predict_rows
+from .series import SERIES_KEY, History, with_rule_metadata
 
 REQUEST_COLUMNS = ("dataset_uuid", "rule_code", "business_date")
-OUTPUT_COLUMNS = ("predicted_pass_percentage", "lower_pass_percentage", "upper_pass_percentage",
-                  "horizon_days", "status", "error")
+PREDICTION_COLUMNS = ("predicted_pass_percentage", "lower_pass_percentage", "upper_pass_percentage",
+                      "probability_below_threshold", "expected_runs")
+OUTPUT_COLUMNS = (*PREDICTION_COLUMNS, "horizon_days", "status", "error")
+
+
+def check_threshold(bundle: Bundle, threshold: float | None) -> float:
+    """The bundle's risk threshold; a different one asked for is refused (the risk model is
+    trained for one threshold)."""
+    if threshold is not None and float(threshold) != bundle.threshold:
+        raise InputError(
+            f"the model was trained for --threshold {bundle.threshold:g}, not {threshold:g}: its probability is "
+            f"P(pass percentage < {bundle.threshold:g}%)",
+            hint=f"drop --threshold, or train a model for it: `dqs train ... --threshold {threshold:g}`",
+        )
+    return bundle.threshold
+
+
+def prediction_history(bundle: Bundle, history: History) -> History:
+    """A history to predict from (a store's, a log's) with the rule metadata the bundle knows
+    where it was read without a rules file."""
+    return History(history.daily, with_rule_metadata(history.attributes, bundle.history.attributes))
 
 
 def read_requests(path: str) -> pl.DataFrame:
@@ -71,14 +91,16 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
     key = ["_uuid", "_rule", "origin", "target_date"]
     distinct = ok.select(key).unique()
     if distinct.height:
-        features = request_features(history, distinct.rename({"_uuid": "dataset_uuid", "_rule": "rule_code"}))
+        features = request_features(history, distinct.rename({"_uuid": "dataset_uuid", "_rule": "rule_code"}),
+                                    bundle.threshold)
         scored = predict_rows(features, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
+        scored = predict_risk(scored, bundle.risk, bundle.levels)
         scored = scored.select(pl.col("dataset_uuid").alias("_uuid"), pl.col("rule_code").alias("_rule"), "origin",
                                "target_date", pl.col("predicted").alias("predicted_pass_percentage"),
-                               pl.col("lower").alias("lower_pass_percentage"), pl.col("upper").alias("upper_pass_percentage"))
+                               pl.col("lower").alias("lower_pass_percentage"), pl.col("upper").alias("upper_pass_percentage"),
+                               "probability_below_threshold", "expected_runs")
     else:
-        scored = distinct.with_columns(pl.lit(None, pl.Float64).alias(c) for c in
-                                       ("predicted_pass_percentage", "lower_pass_percentage", "upper_pass_percentage"))
+        scored = distinct.with_columns(pl.lit(None, pl.Float64).alias(c) for c in PREDICTION_COLUMNS)
     scored = ok.select("_row", *key).join(scored, on=key, how="left").drop(key)
     out = rows.join(scored, on="_row", how="left").sort("_row")
     out = out.with_columns(
@@ -89,11 +111,11 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
     return out.select([*requests.columns, *OUTPUT_COLUMNS])
 
 
-def request_features(history: History, requests: pl.DataFrame) -> pl.DataFrame:
+def request_features(history: History, requests: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
     """Features for requests (SERIES_KEY, origin, target_date, ...) from the history's states —
     the same functions that build the training examples."""
     wanted = requests.select(*SERIES_KEY, pl.col("origin").alias("business_date")).unique()
-    states = states_at(history.daily, history.last_date, wanted).rename({"business_date": "origin"})
+    states = states_at(history.daily, history.last_date, wanted, threshold=threshold).rename({"business_date": "origin"})
     features = with_target(requests.join(states, on=[*SERIES_KEY, "origin"], how="left"))
     return attach_attributes(features, history.attributes)
 
@@ -119,9 +141,11 @@ def backtest_origins(model_last_day: date, test_last_day: date, horizon: int, st
 
 
 def backtest(bundle: Bundle, history: History, origins: list[date], truth: pl.DataFrame | None = None) -> dict:
-    """Rolling-origin backtest: predictions from each origin's state, scored beside the baselines."""
-    states = origin_states(history.daily, history.last_date, origins)
+    """Rolling-origin backtest: predictions from each origin's state, scored beside the baselines,
+    and the risk (probability below the bundle's threshold, runs) scored for calibration."""
+    states = origin_states(history.daily, history.last_date, origins, bundle.threshold)
     examples = attach_attributes(training_examples(history.daily, states, bundle.horizon), history.attributes)
     scored = predict_rows(examples, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
+    scored = predict_risk(scored, bundle.risk, bundle.levels)
     report = {"origins": [o.isoformat() for o in origins[:1] + origins[-1:]], "origin_count": len(origins)}
-    return {**report, **score(scored, bundle.metadata["coverage"], truth)}
+    return {**report, **score(scored, bundle.metadata["coverage"], truth), "risk": risk_score(scored, bundle.threshold)}

@@ -1,4 +1,5 @@
-"""Daily pass-percentage series for forecasting, read with the same validation as the summary.
+"""Daily pass-percentage series for forecasting, read with the same validation as the summary,
+from a results log or from a history store's daily table (the same `History` either way).
 
 A series is one (dataset_uuid, rule_code). Its value on a day is the pass percentage
 `100 * passes / (passes + fails)` over that day's rows; days without a pass or fail have none.
@@ -10,10 +11,12 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from ..database import Database
+from ..errors import EngineError
 from ..queries import query
 from ..inputs.rules import load_rules
 from ..inputs.scan import raw_rows
@@ -54,6 +57,57 @@ def read_history(
         db.close()
         shutil.rmtree(spill, ignore_errors=True)
     return History(with_pass_pct(daily), attributes)  # type: ignore[arg-type]
+
+
+def read_store_history(
+    store: Path, rules: Path | None = None, *, version: int | None = None, memory_limit: str | None = None,
+    threads: int | None = None,
+) -> tuple[History, dict[str, Any]]:
+    """The daily series of a history store (its newest version, or `version`), from the store's
+    daily table: the same History as `read_history` over the store's files in input order. Also
+    returns where it came from (store path, version, reference date)."""
+    from ..store.read import drop_view, register_files
+    from ..store.tables import Store
+
+    snapshot = Store(Path(store)).snapshot(version)
+    paths = snapshot.file_paths("daily")
+    rules_table = load_rules(rules)
+    db = Database(memory_limit=memory_limit, threads=threads)
+    try:
+        db.execute(query("ingest.sql", "create_macros"))
+        db.register("rules", rules_table)
+        register_files(db, "store_daily", "daily", paths)
+        try:
+            daily = pl.from_arrow(db.arrow(query("series.sql", "store_daily_series")))
+            attributes = pl.from_arrow(db.arrow(query("series.sql", "store_series_attributes")))
+        except EngineError as exc:
+            missing = next((p for p in paths if "://" not in p and not Path(p).exists()), None)
+            if missing is not None:
+                raise snapshot.missing_files(FileNotFoundError(f"{missing} is missing")) from exc
+            raise
+        drop_view(db, "store_daily")
+    finally:
+        db.close()
+    source = {"store": str(store), "version": snapshot.commit.version,
+              "reference_date": None if snapshot.commit.reference_date is None else snapshot.commit.reference_date.isoformat()}
+    return History(with_pass_pct(daily), attributes), source  # type: ignore[arg-type]
+
+
+RULE_COLUMNS = ("rule_type", "dimension", "category")
+
+
+def with_rule_metadata(attributes: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """`attributes` with rule metadata missing in it (a log or store read without a rules file)
+    taken from `known` (e.g. a bundle's attributes) by rule code."""
+    present = [c for c in RULE_COLUMNS if c in known.columns]
+    if not present or known.height == 0:
+        return attributes
+    per_rule = known.select("rule_code", *present).drop_nulls(present).unique("rule_code", keep="first").rename(
+        {c: f"_known_{c}" for c in present})
+    filled = attributes.join(per_rule, on="rule_code", how="left", maintain_order="left")
+    return filled.with_columns(
+        (pl.coalesce(c, f"_known_{c}") if c in attributes.columns else pl.col(f"_known_{c}")).alias(c) for c in present
+    ).drop(f"_known_{c}" for c in present)
 
 
 def with_pass_pct(daily: pl.DataFrame) -> pl.DataFrame:
