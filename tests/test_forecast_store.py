@@ -208,3 +208,15 @@ def test_store_options_are_checked(logs, models) -> None:
     assert check_threshold(bundle, None) == check_threshold(bundle, 100.0) == 100.0
     with pytest.raises(InputError):
         check_threshold(bundle, 99.5)
+
+
+def test_a_damaged_store_is_refused(logs, tmp_path: Path) -> None:
+    import shutil
+
+    from dqs.engine.store.tables import StoreError
+
+    copy = tmp_path / "store"
+    shutil.copytree(logs["store"], copy)
+    next((copy / "daily").rglob("*.parquet")).unlink()
+    with pytest.raises(StoreError, match="damaged"):
+        read_store_history(copy)

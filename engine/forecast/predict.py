@@ -8,9 +8,8 @@ import polars as pl
 
 from .bundle import Bundle
 from ..errors import InputError, first_line
-from .features import attach_attributes, origin_states, states_at, training_examples, with_target
+from .features import DEFAULT_THRESHOLD, attach_attributes, origin_states, states_at, training_examples, with_target
 from .evaluation import risk_score, score
-from .features import DEFAULT_THRESHOLD
 from .train import predict_risk, predict_rows
 from .series import SERIES_KEY, History, with_rule_metadata
 

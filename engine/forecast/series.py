@@ -76,8 +76,8 @@ def read_store_history(
     try:
         db.execute(query("ingest.sql", "create_macros"))
         db.register("rules", rules_table)
-        register_files(db, "store_daily", "daily", paths)
         try:
+            register_files(db, "store_daily", "daily", paths)
             daily = pl.from_arrow(db.arrow(query("series.sql", "store_daily_series")))
             attributes = pl.from_arrow(db.arrow(query("series.sql", "store_series_attributes")))
         except EngineError as exc:
@@ -102,7 +102,8 @@ def with_rule_metadata(attributes: pl.DataFrame, known: pl.DataFrame) -> pl.Data
     present = [c for c in RULE_COLUMNS if c in known.columns]
     if not present or known.height == 0:
         return attributes
-    per_rule = known.select("rule_code", *present).drop_nulls(present).unique("rule_code", keep="first").rename(
+    described = known.filter(pl.any_horizontal(pl.col(present).is_not_null()))
+    per_rule = described.select("rule_code", *present).unique("rule_code", keep="first").rename(
         {c: f"_known_{c}" for c in present})
     filled = attributes.join(per_rule, on="rule_code", how="left", maintain_order="left")
     return filled.with_columns(
