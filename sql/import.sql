@@ -93,7 +93,8 @@ GROUP BY rule_code
 ORDER BY rule_code
 
 -- name: import_log_rows
--- The log's columns (SPEC §2), in log order.
+-- `log_rows`: the log's columns (SPEC §2), in log order; what every writer below reads.
+CREATE OR REPLACE TEMP VIEW log_rows AS
 SELECT
     source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date, results,
     level_of_execution, attribute_name, dataset_record_count, filtered_record_count
@@ -102,20 +103,8 @@ ORDER BY file_index, position
 
 -- name: write_log_csv
 -- A results log as CSV: unknown counts are empty cells.
-COPY (
-    SELECT
-        source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date, results,
-        level_of_execution, attribute_name, dataset_record_count, filtered_record_count
-    FROM imported_log
-    ORDER BY file_index, position
-) TO $path (FORMAT csv, HEADER true)
+COPY (SELECT * FROM log_rows) TO $path (FORMAT csv, HEADER true)
 
 -- name: write_log_parquet
 -- A results log as Parquet: DATE, BIGINT (NULL: unknown) and VARCHAR columns.
-COPY (
-    SELECT
-        source, tenant_id, dataset_uuid, dataset_name, rule_code, business_date, results,
-        level_of_execution, attribute_name, dataset_record_count, filtered_record_count
-    FROM imported_log
-    ORDER BY file_index, position
-) TO $path (FORMAT parquet)
+COPY (SELECT * FROM log_rows) TO $path (FORMAT parquet)

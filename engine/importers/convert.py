@@ -176,7 +176,7 @@ class Imported:
 
     def table(self) -> pa.Table:
         """The log's rows (SPEC §2 columns), in log order."""
-        return self.db.arrow(query("import.sql", "import_log_rows"))
+        return self.db.table("log_rows")
 
     def write_log(self, path: Path) -> None:
         """Write the log as CSV or Parquet (by its name), atomically."""
@@ -229,6 +229,7 @@ def import_results(options: ImportOptions, db: Database) -> Imported:
     facts = importer.load(db, files, options)
     db.execute(query("import.sql", "import_log"), {
         "business_date": options.business_date, "timezone": options.timezone})
+    db.execute(query("import.sql", "import_log_rows"))
     report = ImportReport(format=options.format, files=[asdict(f) for f in facts])
     for row in db.arrow(query("import.sql", "import_counts")).to_pylist():
         report.rows += row["rows"]
