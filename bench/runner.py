@@ -38,7 +38,7 @@ class Case:
     format: str
     memory_limit: str | None
     ceiling_mb: int
-    command: str = "summarize"  # or "train", "batch-predict"
+    command: str = "summarize"  # or "train", "batch-predict", "batch-predict-store"
 
     @property
     def rows(self) -> int:
@@ -85,9 +85,13 @@ CASES: tuple[Case, ...] = (
     Case("summarize-csv-10m-256mb", "10m", "csv", "256MB", 512),
     Case("summarize-parquet-10m", "10m", "parquet", None, 1400),
     Case("summarize-parquet-100m-1gb", "100m", "parquet", "1GB", 2048),
-    Case("train-csv-1m", "1m", "csv", None, 4096, "train"),
+    Case("train-csv-1m", "1m", "csv", "1GB", 2048, "train"),
+    Case("train-parquet-10m-1gb", "10m", "parquet", "1GB", 2048, "train"),
+    Case("train-parquet-100m-1gb", "100m", "parquet", "1GB", 2048, "train"),
     Case("batch-predict-1m", "1m", "csv", None, 2048, "batch-predict"),
+    Case("batch-predict-store-1m", "1m", "csv", None, 2048, "batch-predict-store"),
 )
+CASES_ENV = "DQS_BENCH_CASES"  # more cases by name, beside the sizes' (the CI gate adds train-csv-1m)
 
 
 def selected_sizes(spec: str | None = None) -> list[str]:
@@ -99,8 +103,14 @@ def selected_sizes(spec: str | None = None) -> list[str]:
     return sizes
 
 
-def selected_cases(sizes: list[str], formats: list[str] | None = None) -> list[Case]:
-    return [c for c in CASES if c.size in sizes and (formats is None or c.format in formats)]
+def selected_cases(sizes: list[str], formats: list[str] | None = None, names: str | None = None) -> list[Case]:
+    """The cases of `sizes` (and `formats`), plus those named in `names` (default $DQS_BENCH_CASES)."""
+    text = names if names is not None else os.environ.get(CASES_ENV, "")
+    named = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in named if n not in {c.name for c in CASES}]
+    if unknown:
+        raise ValueError(f"unknown benchmark cases {unknown}; choose from {[c.name for c in CASES]}")
+    return [c for c in CASES if (c.size in sizes and (formats is None or c.format in formats)) or c.name in named]
 
 
 def data_dir() -> Path:
@@ -177,9 +187,11 @@ def measure_floor(path: Path, fmt: str) -> tuple[float, float]:
 
 def repeats(case: Case) -> int:
     """Best-of-N timing up to 10M rows, where one noisy run would swing the ratio; the 100M case
-    and the forecasting commands run once (minutes each)."""
-    default = 3 if case.rows <= 10_000_000 and case.command == "summarize" else 1
-    return max(1, int(os.environ.get(REPEAT_ENV, default)))
+    runs once, and the forecasting commands at most twice (tens of seconds to minutes each)."""
+    if case.rows > 10_000_000:
+        return 1
+    wanted = max(1, int(os.environ.get(REPEAT_ENV, 3)))
+    return wanted if case.command == "summarize" else min(wanted, 2)
 
 
 def ensure_model(size: str) -> Path:
@@ -211,15 +223,27 @@ def ensure_requests(size: str) -> Path:
     return path
 
 
+def ensure_store(size: str) -> Path:
+    """A history store holding the generated log of `size` (one ingest), made once."""
+    store = data_dir() / f"forecast-store-{size}"
+    if not (store / "dqs-store.json").exists():
+        _, _, code, tail = run_measured(dqs_command() + ["ingest", str(ensure_input(size, "csv")), "--store", str(store), "-q"])
+        if code != 0:
+            raise RuntimeError(f"ingesting into {store} failed: {tail}")
+    return store
+
+
 def _command(case: Case, out: Path) -> tuple[list[str], Path]:
     """The dqs command line of a case, and the input file its floor reads."""
     if case.command == "train":
         path = ensure_input(case.size, case.format)
-        return dqs_command() + ["train", str(path), "--model", str(out / "model")], path
-    if case.command == "batch-predict":
+        cmd = dqs_command() + ["train", str(path), "--model", str(out / "model")]
+        return cmd + (["--memory-limit", case.memory_limit] if case.memory_limit else []), path
+    if case.command in ("batch-predict", "batch-predict-store"):
         requests = ensure_requests(case.size)
-        return dqs_command() + ["batch-predict", "--model", str(ensure_model(case.size)), "--input", str(requests),
-                         "--output", str(out / "predictions.csv")], requests
+        cmd = dqs_command() + ["batch-predict", "--model", str(ensure_model(case.size)), "--input", str(requests),
+                               "--output", str(out / "predictions.csv")]
+        return cmd + (["--store", str(ensure_store(case.size))] if case.command == "batch-predict-store" else []), requests
     path = ensure_input(case.size, case.format)
     cmd = dqs_command() + ["summarize", str(path), "--output-dir", str(out), "--quiet"]
     if case.memory_limit:
@@ -235,7 +259,7 @@ def run_case(case: Case) -> Measurement:
     try:
         cmd, path = _command(case, out)
         for _ in range(n):
-            floors.append(measure_floor(path, case.format if case.command != "batch-predict" else "requests"))
+            floors.append(measure_floor(path, "requests" if case.command.startswith("batch-predict") else case.format))
             wall, peak, code, tail = run_measured(cmd)
             if code != 0:
                 raise RuntimeError(f"{case.name} failed with exit code {code}: {tail}")

@@ -231,6 +231,8 @@ def _check_store_options(store: Optional[Path], store_version: Optional[int], ot
                          hint=f"use one: the store (`dqs ingest ... --store {store}` adds newer results), or {given[0]}")
 
 
+READ_MEMORY_HELP = ("DuckDB memory ceiling for reading the log or store (default: $DQS_MEMORY_LIMIT or 1GB); "
+                    "the daily series themselves are held in memory.")
 STORE_HELP = "History store to read the daily series from (its newest version), instead of a results log."
 STORE_VERSION_HELP = "With --store: the store as it was at this version (`dqs store history`)."
 THRESHOLD_HELP = ("Risk threshold: the probability reported is that the day's pass percentage is below it "
@@ -249,7 +251,7 @@ def train(
     coverage: Annotated[float, typer.Option(min=0.5, max=0.99, help="Share of values the band should hold.")] = 0.8,
     threshold: Annotated[float, typer.Option(min=0.0, max=100.0, help="Risk threshold: the model learns the probability that a day's pass percentage is below it (100: at least one run fails).")] = 100.0,
     as_of: Annotated[Optional[str], typer.Option(help="Ignore results dated after this day (YYYY-MM-DD).")] = None,
-    memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB memory ceiling for reading the log or store.")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help="Memory ceiling for the whole training, e.g. 1GB (default: $DQS_MEMORY_LIMIT or 1GB): DuckDB spills past it while reading, and the examples are a stratified sample of series that fits it (the interpreter and libraries come on top).")] = None,
     threads: Annotated[int, typer.Option(min=1, help="Threads for LightGBM (fixed, for reproducible models).")] = 2,
     report: Annotated[Optional[Path], typer.Option(help="Also write the evaluation report as JSON.")] = None,
 ) -> None:
@@ -257,12 +259,11 @@ def train(
     metadata, daily history), from a results log or from a history store (--store)."""
     import json
 
-    import polars as pl
-
     from dqs.engine.forecast.bundle import save_bundle
-    from dqs.engine.forecast.train import TrainOptions
+    from dqs.engine.forecast.series import load_log_daily, load_store_daily
+    from dqs.engine.forecast.train import TrainOptions, data_options
     from dqs.engine.forecast.train import train as fit
-    from dqs.engine.forecast.series import History
+    from dqs.engine.forecast.training_data import training_data
 
     if rules is not None and rules_option is not None:
         raise InputError("the rules file is given twice (RULES and --rules)", hint="give it once")
@@ -276,20 +277,28 @@ def train(
     _check_store_options(store, store_version, {})
     if not 0 < threshold <= 100:
         raise InputError(f"--threshold {threshold:g} is not above 0", hint="give a pass percentage in (0, 100], e.g. 100 or 95")
+    source: dict = {}
     if store is not None:
-        history, source = _store_history(store, store_version, rules, memory_limit)
-        label = f"store {store} (version {source['version']})"
+        def load(db, folder):
+            attributes, found = load_store_daily(db, folder, store, rules, store_version)
+            source.update(found)
+            return attributes
+        label = f"store {store}"
     else:
-        history, source, label = _read_history(input, rules, memory_limit, None), {"input": input}, str(input)
+        source["input"] = input
+        def load(db, folder):
+            return load_log_daily(db, folder, input, rules)
+        label = str(input)
     cutoff = _parse_date(as_of, "--as-of")
-    if cutoff is not None:
-        history = History(history.daily.filter(pl.col("business_date") <= cutoff), history.attributes)
-        source["as_of"] = cutoff.isoformat()
+    options = TrainOptions(horizon=horizon, coverage=coverage, threads=threads, threshold=threshold)
     try:
-        trained = fit(history, TrainOptions(horizon=horizon, coverage=coverage, threads=threads, threshold=threshold))
+        with training_data(load, memory_limit=memory_limit, as_of=cutoff, **data_options(options)) as data:
+            trained = fit(data, options)
+            if cutoff is not None:
+                source["as_of"] = cutoff.isoformat()
+            save_bundle(model, trained, data, source)
     except ValueError as exc:
         raise InputError(f"cannot train on {label}: {exc}", hint="give a longer results log") from exc
-    save_bundle(model, trained, history, source)
     render.evaluation(trained.report)
     render.risk_evaluation(trained.report)
     if report is not None:
@@ -341,7 +350,8 @@ def predict(
 
 
 def _bundle_and_history(model: Path, history: Optional[str], store: Optional[Path] = None,
-                        store_version: Optional[int] = None, threshold: Optional[float] = None):
+                        store_version: Optional[int] = None, threshold: Optional[float] = None,
+                        memory_limit: Optional[str] = None):
     """The bundle (its risk threshold checked against --threshold) and the history to predict
     from: the store's (at --store-version), else the bundle's own, extended by --history."""
     from dqs.engine.forecast.bundle import load_bundle, merge_history
@@ -351,10 +361,10 @@ def _bundle_and_history(model: Path, history: Optional[str], store: Optional[Pat
     bundle = load_bundle(model)
     check_threshold(bundle, threshold)
     if store is not None:
-        return bundle, prediction_history(bundle, _store_history(store, store_version)[0])
+        return bundle, prediction_history(bundle, _store_history(store, store_version, memory_limit=memory_limit)[0])
     full = bundle.history
     if history is not None:
-        full = prediction_history(bundle, merge_history(full, _read_history(history, None, None, None)))
+        full = prediction_history(bundle, merge_history(full, _read_history(history, None, memory_limit, None)))
     return bundle, full
 
 
@@ -367,6 +377,7 @@ def batch_predict(
     store: Annotated[Optional[Path], typer.Option(help="History store to predict from: its newest ingested day is the forecast origin (no retraining).")] = None,
     store_version: Annotated[Optional[int], typer.Option(min=0, help=STORE_VERSION_HELP)] = None,
     threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help=READ_MEMORY_HELP)] = None,
 ) -> None:
     """Forecast many rows at once. Exit 0 when every row is ok, 1 when some failed (the file is
     complete either way: failed rows say why in `error`)."""
@@ -374,7 +385,7 @@ def batch_predict(
 
     from dqs.engine.forecast.predict import predict_requests, read_requests
 
-    bundle, full = _bundle_and_history(model, history, store, store_version, threshold)
+    bundle, full = _bundle_and_history(model, history, store, store_version, threshold, memory_limit)
     result = predict_requests(bundle, full, read_requests(input))
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
@@ -395,6 +406,7 @@ def validate_model(
     threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
     truth: Annotated[Optional[Path], typer.Option(help="Generator truth (Parquet) to score against true pass percentages too.")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Also write the report as JSON.")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help=READ_MEMORY_HELP)] = None,
 ) -> None:
     """Rolling-origin backtest: model vs baselines (MAE, RMSE, per horizon), band coverage and
     width (overall and per number of runs on the day), and the risk's calibration (reliability
@@ -412,9 +424,9 @@ def validate_model(
     bundle = load_bundle(model)
     check_threshold(bundle, threshold)
     if store is not None:
-        history, label = _store_history(store, store_version)[0], f"store {store}"
+        history, label = _store_history(store, store_version, memory_limit=memory_limit)[0], f"store {store}"
     else:
-        history, label = _read_history(test_data, None, None, None), str(test_data)
+        history, label = _read_history(test_data, None, memory_limit, None), str(test_data)
     if history.last_date is None:
         raise InputError(f"{label} holds no pass or fail results", hint="pass a results log, or ingest one into the store")
     history = prediction_history(bundle, history)
@@ -496,6 +508,7 @@ from .importers import import_app  # noqa: E402  (the commands above come first 
 app.add_typer(import_app, name="import")
 
 from .report import report as _report; app.command("report")(_report)  # noqa: E402, E702
+from .alerts import alerts as _alerts; app.command("alerts")(_alerts)  # noqa: E402, E702
 store_app = typer.Typer(
     help="The history store: what it holds, its versions, compaction.",
     no_args_is_help=True,

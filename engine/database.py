@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +55,17 @@ class Database:
         memory_limit: str | None = None,
         threads: int | None = None,
         temp_directory: Path | None = None,
+        path: Path | None = None,
     ) -> None:
+        """`path`: a database file for tables larger than memory (DuckDB evicts their blocks to
+        it); default in memory."""
         config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
         if threads:
             config["threads"] = threads
         if temp_directory is not None:
             config["temp_directory"] = str(temp_directory)
         try:
-            self.con = duckdb.connect(":memory:", config=config)
+            self.con = duckdb.connect(":memory:" if path is None else str(path), config=config)
             # progress is the CLI's business (stderr, terminals only), never DuckDB's own bar
             self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
@@ -102,6 +106,22 @@ class Database:
         except (duckdb.Error, RuntimeError) as exc:
             raise self._error(query, exc) from exc
 
+    def write_parquet(self, query: Query, path: Path, params: dict[str, Any] | None = None) -> None:
+        """Run `query` and write its result to a Parquet file (streamed: large results never sit
+        in memory; DuckDB spills the work past its memory limit)."""
+        try:
+            self.relation(query, params).to_parquet(str(path), compression="zstd")
+        except (duckdb.Error, RuntimeError) as exc:
+            raise self._error(query, exc) from exc
+
+    def parquet_view(self, name: str, path: Path, until: date | None = None) -> None:
+        """View `name` over a Parquet file (or a folder of them), keeping rows with
+        `business_date <= until` if given."""
+        relation = self.con.read_parquet(str(path / "*.parquet") if path.is_dir() else str(path))
+        if until is not None:
+            relation = relation.filter(duckdb.ColumnExpression("business_date") <= duckdb.ConstantExpression(until))
+        relation.create_view(name, replace=True)
+
     def table(self, name: str) -> pa.Table:
         """A whole table or view, read as Arrow."""
         return self.con.table(name).to_arrow_table()
@@ -119,6 +139,15 @@ class Database:
             self.con.unregister(name)
         except duckdb.Error:
             pass
+
+    @staticmethod
+    def limit_bytes(memory_limit: str | None) -> int:
+        """`memory_limit` (e.g. '1GB', '512MiB'; None: the default) in bytes, as DuckDB reads it."""
+        db = Database(memory_limit=memory_limit)
+        try:
+            return db.memory_limit_bytes
+        finally:
+            db.close()
 
     @property
     def memory_limit_bytes(self) -> int:

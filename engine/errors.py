@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # runtime failure: the input was fine, something went wrong doing the work
     BAD_INPUT = 2  # usage error or bad input: the user can fix it
+    ALERTS = 3  # `dqs alerts --fail-on LEVEL`: an alert reached that severity (the outputs are complete)
     INTERRUPTED = 130
 
 

@@ -4,7 +4,9 @@ Each series (a dataset's rule) has a base pass rate, a weekday profile, a slow d
 incidents (runs of failing days that start and end); series run daily, on weekdays or sparsely,
 sometimes several times a day, with gaps. A small share of statuses is unknown, and a chosen
 share of rows can be made invalid on purpose. `truth` holds the pass probability that generated
-every series and day, so forecasts can be scored against it.
+every series and day, so forecasts can be scored against it; beside it, `incidents_path(truth)`
+lists every incident (first and last day of each run of incident days of a series), so alerts
+can be scored against it. Neither changes a generated row.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def generate_log(options: GenerateOptions) -> GenerateStats:
             chunk = _rows(rng, series, idx, per_series[idx], datasets, codes, first, options)
             writer.write(chunk)
             if truth_writer is not None:
-                truth_writer.write(_truth(series, idx, datasets, codes, first))
+                truth_writer.write(*_truth(series, idx, datasets, codes, first))
             start = stop
     finally:
         writer.close()
@@ -302,7 +304,27 @@ def _text_columns(rng, frame: pl.DataFrame, n: int, share: float) -> pl.DataFram
     return frame.with_columns(**columns)
 
 
-def _truth(series, idx, datasets, codes, first) -> pl.DataFrame:
+def incidents_path(truth: Path) -> Path:
+    """The incidents file written beside a truth file: `truth.parquet` -> `truth_incidents.parquet`."""
+    truth = Path(truth)
+    return truth.with_name(f"{truth.stem}_incidents.parquet")
+
+
+INCIDENT_SCHEMA = {"dataset_uuid": pl.String, "rule_code": pl.String, "incident_start": pl.Date,
+                   "incident_end": pl.Date, "incident_days": pl.Int64}
+
+
+def _in_incident(series: dict[str, np.ndarray], s: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Whether day offset `day` of series `s` is inside one of its incidents (as `_logit_p` applies them)."""
+    inc_start = series["inc_start"][s]
+    inc_end = inc_start + series["inc_len"][s]
+    return ((day[:, None] >= inc_start) & (day[:, None] < inc_end)).any(axis=1)
+
+
+def _truth(series, idx, datasets, codes, first) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The true pass percentage of every series and day of `idx`, and its incidents: each run of
+    consecutive incident days within the series' life (overlapping incidents merge into one).
+    Reads no random numbers, so the log's rows are the same with or without a truth file."""
     lo, hi = series["start"][idx], series["end"][idx]
     lengths = hi - lo + 1
     s = np.repeat(idx, lengths)
@@ -311,7 +333,7 @@ def _truth(series, idx, datasets, codes, first) -> pl.DataFrame:
     weekday = ((first + day).astype("datetime64[D]").view("int64") % 7 + 3) % 7
     p = _logit_p(series, s, day, weekday)
     d = series["dataset"][s]
-    return pl.DataFrame(
+    truth = pl.DataFrame(
         {
             "dataset_uuid": _take(datasets["uuid"], d),
             "rule_code": _take(codes, series["rule"][s]),
@@ -319,6 +341,24 @@ def _truth(series, idx, datasets, codes, first) -> pl.DataFrame:
             "true_pass_percentage": 100.0 * p,
         }
     )
+    # rows are in (series, day) order: a run starts where the day before (same series) is not in one
+    inside = _in_incident(series, s, day)
+    same_before = np.r_[False, s[1:] == s[:-1]]
+    same_after = np.r_[s[:-1] == s[1:], False]
+    starts = np.flatnonzero(inside & ~(np.r_[False, inside[:-1]] & same_before))
+    ends = np.flatnonzero(inside & ~(np.r_[inside[1:], False] & same_after))
+    ds = series["dataset"][s[starts]]
+    incidents = pl.DataFrame(
+        {
+            "dataset_uuid": _take(datasets["uuid"], ds),
+            "rule_code": _take(codes, series["rule"][s[starts]]),
+            "incident_start": (first + day[starts]).astype("datetime64[D]"),
+            "incident_end": (first + day[ends]).astype("datetime64[D]"),
+            "incident_days": (ends - starts + 1).astype(np.int64),
+        },
+        schema=INCIDENT_SCHEMA,
+    )
+    return truth, incidents
 
 
 class _Writer:
@@ -362,19 +402,31 @@ class _TruthWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(path.name + ".partial")
+        self.incidents = incidents_path(path)
+        self.incidents_tmp = self.incidents.with_name(self.incidents.name + ".partial")
         self._writer: pq.ParquetWriter | None = None
+        self._incident_writer: pq.ParquetWriter | None = None
 
-    def write(self, frame: pl.DataFrame) -> None:
+    def write(self, frame: pl.DataFrame, incidents: pl.DataFrame | None = None) -> None:
         table = frame.to_arrow()
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
         self._writer.write_table(table)
+        if incidents is not None:
+            rows = incidents.to_arrow()
+            if self._incident_writer is None:
+                self._incident_writer = pq.ParquetWriter(self.incidents_tmp, rows.schema, compression="zstd")
+            self._incident_writer.write_table(rows)
 
     def close(self) -> None:
         if self._writer is None:
             self.write(pl.DataFrame(schema={"dataset_uuid": pl.String, "rule_code": pl.String,
-                                            "business_date": pl.Date, "true_pass_percentage": pl.Float64}))
+                                            "business_date": pl.Date, "true_pass_percentage": pl.Float64}),
+                       pl.DataFrame(schema=INCIDENT_SCHEMA))
         self._writer.close()  # type: ignore[union-attr]
+        if self._incident_writer is not None:
+            self._incident_writer.close()
+            self.incidents_tmp.replace(self.incidents)
         self.tmp.replace(self.path)
 
 

@@ -2,8 +2,9 @@
 
 -- name: daily_texts
 -- One pass over the validated rows: per series, business day and results text, the runs and the
--- latest source, tenant and dataset name in input order (keys are trimmed afterwards).
-CREATE OR REPLACE TEMP TABLE daily_texts AS
+-- latest source, tenant and dataset name in input order (keys are trimmed afterwards). Written
+-- to a Parquet file that the next blocks read as `daily_texts` (DuckDB spills an aggregation
+-- past its memory limit, not an in-memory table).
 SELECT
     dataset_uuid,
     rule_code,
@@ -18,8 +19,14 @@ FROM dqs_checked_rows(CAST(NULL AS DATE), CAST(NULL AS DATE))
 WHERE accepted
 GROUP BY dataset_uuid, rule_code, business_date, results
 
+-- name: daily_texts_rows
+-- How many rows `daily_texts` has (the next block runs in parts of about the same size).
+SELECT count(*) FROM daily_texts
+
 -- name: daily_series
--- Per series and day: passes, fails, unknown statuses and runs, ordered by series and day.
+-- Per series and day: passes, fails, unknown statuses and runs (in no order: readers sort), for
+-- the series whose trimmed dataset_uuid hashes to part $part of $parts (every part holds whole
+-- series: one aggregation of tens of millions of groups does not fit a small memory limit).
 WITH texts AS (
     SELECT results, dqs_status(results) AS status FROM (SELECT DISTINCT results FROM daily_texts)
 )
@@ -33,8 +40,8 @@ SELECT
     CAST(sum(d.runs) AS BIGINT) AS runs
 FROM daily_texts AS d
 JOIN texts AS t ON t.results = d.results
+WHERE hash(dqs_trim(d.dataset_uuid)) % $parts = $part
 GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3
 
 -- name: series_attributes
 -- Per series: source, tenant and dataset name of its latest row, and the rule metadata.
@@ -56,10 +63,14 @@ FROM latest AS l
 LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(l.rule_code)
 ORDER BY l.dataset_uuid, l.rule_code
 
+-- name: store_daily_rows
+-- How many rows the store's daily table has.
+SELECT count(*) FROM store_daily
+
 -- name: store_daily_series
 -- `daily_series` from a history store: `store_daily` is the store's daily table (one row per
 -- file, group and business day, keys already trimmed and statuses parsed at ingest), summed over
--- files and groups per series and day.
+-- files and groups per series and day; part $part of $parts, as for `daily_series`.
 SELECT
     dataset_uuid,
     rule_code,
@@ -69,8 +80,8 @@ SELECT
     CAST(sum(unknown) AS BIGINT) AS unknown,
     CAST(sum(runs) AS BIGINT) AS runs
 FROM store_daily
+WHERE hash(dataset_uuid) % $parts = $part
 GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3
 
 -- name: store_series_attributes
 -- `series_attributes` from a history store: source, tenant and dataset name of each series'
@@ -93,3 +104,68 @@ SELECT l.*, r.rule_type, r.dimension, r.category
 FROM latest AS l
 LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(l.rule_code)
 ORDER BY l.dataset_uuid, l.rule_code
+
+-- name: training_span
+-- The first and last day with a pass or fail, over every series (the origins follow them).
+SELECT min(business_date) AS first_day, max(business_date) AS last_day, count(*) AS observed_days
+FROM series_daily
+WHERE passes + fails > 0
+
+-- name: training_series_stats
+-- Per series, what the training sample is planned from: its observed days (with a pass or
+-- fail), days below the risk threshold, days most of whose runs failed, and how many training
+-- examples it gives: each observed day d pairs with every origin of the grid (every $step days
+-- back from $last_origin, from $first_origin on) in [d - $horizon, d - 1] on or after the
+-- series' first observed day.
+WITH days AS (
+    SELECT
+        dataset_uuid,
+        rule_code,
+        business_date,
+        100.0 * passes / (passes + fails) AS pass_pct,
+        min(business_date) OVER (PARTITION BY dataset_uuid, rule_code) AS first_day
+    FROM series_daily
+    WHERE passes + fails > 0
+),
+windows AS (
+    SELECT
+        *,
+        greatest(business_date - CAST($horizon AS INTEGER), first_day, CAST($first_origin AS DATE)) AS lo,
+        least(business_date - 1, CAST($last_origin AS DATE)) AS hi
+    FROM days
+)
+SELECT
+    dataset_uuid,
+    rule_code,
+    min(business_date) AS first_day,
+    max(business_date) AS last_day,
+    CAST(count(*) AS BIGINT) AS observed_days,
+    CAST(count(*) FILTER (WHERE pass_pct < $threshold) AS BIGINT) AS below_days,
+    CAST(count(*) FILTER (WHERE pass_pct < 50) AS BIGINT) AS failing_days,
+    CAST(coalesce(sum(
+        CASE WHEN lo <= hi THEN
+            date_diff('day', lo, CAST($last_origin AS DATE)) // $step
+            - (date_diff('day', hi, CAST($last_origin AS DATE)) + $step - 1) // $step + 1
+        ELSE 0 END
+    ), 0) AS BIGINT) AS expected_examples
+FROM windows
+GROUP BY 1, 2
+ORDER BY 1, 2
+
+-- name: training_sampled_daily
+-- The observed days of the series in the training sample (`training_sample`: the sampled
+-- series' keys), ordered by series and day.
+SELECT d.dataset_uuid, d.rule_code, d.business_date, d.passes, d.fails, d.unknown, d.runs
+FROM series_daily AS d
+SEMI JOIN training_sample AS s ON s.dataset_uuid = d.dataset_uuid AND s.rule_code = d.rule_code
+WHERE d.passes + d.fails > 0
+ORDER BY 1, 2, 3
+
+-- name: write_training_history
+-- The bundle's history: every series' observed days, as `dqs predict` reads them.
+COPY (
+    SELECT dataset_uuid, rule_code, business_date, passes, fails, unknown, runs
+    FROM series_daily
+    WHERE passes + fails > 0
+    ORDER BY 1, 2, 3
+) TO $path (FORMAT parquet, COMPRESSION zstd)

@@ -17,7 +17,7 @@ def test_engine_does_not_import_typer_or_rich() -> None:
     loaded = _modules_loaded_by("import dqs.engine, dqs.engine.summary.summarize, dqs.engine.generate, dqs.engine.inputs.rules, "
                                 "dqs.engine.store.ingest, dqs.engine.store.read, dqs.engine.store.maintenance, "
                                 "dqs.engine.importers.convert, dqs.engine.importers.dbt, dqs.engine.importers.gx, "
-                                "dqs.engine.importers.soda, dqs.engine.importers.elementary")
+                                "dqs.engine.importers.soda, dqs.engine.importers.elementary, dqs.engine.alerts")
     bad = sorted(m for m in loaded if m.split(".")[0] in ("typer", "rich", "click", "pandas") or m.startswith("dqs.cli"))
     assert bad == []
 

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -21,6 +21,7 @@ from ..errors import InputError
 from .features import CATEGORICAL, FEATURES, RISK_FEATURES
 from .train import RiskModel, Trained
 from .series import History
+from .training_data import TrainingData
 
 FORMAT_VERSION = 2  # 2: the risk models (risk_model.txt, runs_model.txt) and their metadata
 MODEL_FILE = "model.txt"
@@ -35,10 +36,28 @@ DATA_FILES = (MODEL_FILE, RISK_MODEL_FILE, RUNS_MODEL_FILE, HISTORY_FILE, ATTRIB
 
 @dataclass
 class Bundle:
+    """A loaded bundle. Its daily history (all the series trained on: large for a large log) is
+    read on first use, so predictions from a store or a newer log never load it."""
+
     booster: lgb.Booster
     metadata: dict
-    history: History
     risk: RiskModel
+    path: Path
+    _history: History | None = field(default=None, repr=False)
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            from .series import with_pass_pct
+
+            daily = with_pass_pct(pl.read_parquet(self.path / HISTORY_FILE))
+            self._history = History(daily, self.attributes)
+        return self._history
+
+    @property
+    def attributes(self) -> pl.DataFrame:
+        """Every series' source, tenant, dataset name and rule metadata."""
+        return pl.read_parquet(self.path / ATTRIBUTES_FILE) if self._history is None else self._history.attributes
 
     @property
     def threshold(self) -> float:
@@ -83,9 +102,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save_bundle(path: Path, trained: Trained, history: History, source: dict | None = None) -> Path:
+def save_bundle(path: Path, trained: Trained, history: History | TrainingData, source: dict | None = None) -> Path:
     """Write the bundle to a temporary directory beside `path`, then rename it into place
-    (`source`: where the history came from, e.g. a store and its version, for the metadata)."""
+    (`history`: what was trained on, every series of it; `source`: where the history came from,
+    e.g. a store and its version, for the metadata)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -94,8 +114,11 @@ def save_bundle(path: Path, trained: Trained, history: History, source: dict | N
         risk = trained.risk
         risk.classifier.save_model(str(staging / RISK_MODEL_FILE), num_iteration=risk.classifier_iteration or None)
         risk.runs.save_model(str(staging / RUNS_MODEL_FILE), num_iteration=risk.runs_iteration or None)
-        history.daily.select("dataset_uuid", "rule_code", "business_date", "passes", "fails", "unknown", "runs").write_parquet(
-            staging / HISTORY_FILE, compression="zstd")
+        if isinstance(history, TrainingData):  # every series' days, written by DuckDB
+            shutil.copyfile(history.history_file, staging / HISTORY_FILE)
+        else:
+            history.daily.select("dataset_uuid", "rule_code", "business_date", "passes", "fails", "unknown",
+                                 "runs").write_parquet(staging / HISTORY_FILE, compression="zstd")
         history.attributes.write_parquet(staging / ATTRIBUTES_FILE, compression="zstd")
         meta = {
             "format_version": FORMAT_VERSION,
@@ -176,11 +199,7 @@ def load_bundle(path: Path) -> Bundle:
         calibration={"raw": calibration["raw"], "probability": calibration["probability"]},
         runs_scale=float(info["runs_scale"]),
     )
-    from .series import with_pass_pct
-
-    daily = with_pass_pct(pl.read_parquet(path / HISTORY_FILE))
-    history = History(daily, pl.read_parquet(path / ATTRIBUTES_FILE))
-    return Bundle(booster, meta, history, risk)
+    return Bundle(booster, meta, risk, path)
 
 
 def merge_history(bundle_history: History, newer: History) -> History:

@@ -34,7 +34,7 @@ def check_threshold(bundle: Bundle, threshold: float | None) -> float:
 def prediction_history(bundle: Bundle, history: History) -> History:
     """A history to predict from (a store's, a log's) with the rule metadata the bundle knows
     where it was read without a rules file."""
-    return History(history.daily, with_rule_metadata(history.attributes, bundle.history.attributes))
+    return History(history.daily, with_rule_metadata(history.attributes, bundle.attributes))
 
 
 def read_requests(path: str) -> pl.DataFrame:

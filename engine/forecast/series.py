@@ -38,24 +38,74 @@ class History:
         return self.daily["business_date"].max() if self.daily.height else None
 
 
+SERIES_DAILY_FILE = "series_daily"  # a folder of Parquet parts
+ROWS_PER_PART = 8_000_000  # input rows of one `daily_series` aggregation
+
+
+def _write_series_daily(db: Database, folder: Path, rows: int, name: str) -> None:
+    """View `series_daily` over the parts `name` (daily_series or store_daily_series) writes to
+    folder/SERIES_DAILY_FILE, each from a share of the series sized for about ROWS_PER_PART input rows."""
+    parts = max(1, -(-rows // ROWS_PER_PART))
+    target = folder / SERIES_DAILY_FILE
+    target.mkdir(parents=True, exist_ok=True)
+    for part in range(parts):
+        db.write_parquet(query("series.sql", name), target / f"part-{part:04d}.parquet", {"parts": parts, "part": part})
+    db.parquet_view("series_daily", target)
+
+
+def load_log_daily(db: Database, folder: Path, input: str, rules: Path | None = None) -> pl.DataFrame:
+    """View `series_daily` in `db` (every series and day of a results log, validated exactly as
+    for `summarize`), over Parquet files written to `folder`; returns the series' attributes."""
+    files = resolve_input(input)
+    db.execute(query("ingest.sql", "create_macros"))
+    db.register("rules", load_rules(rules))
+    with raw_rows(db, files):
+        db.write_parquet(query("series.sql", "daily_texts"), folder / "daily_texts.parquet")
+    db.parquet_view("daily_texts", folder / "daily_texts.parquet")
+    _write_series_daily(db, folder, int(db.scalar(query("series.sql", "daily_texts_rows"))), "daily_series")
+    return pl.from_arrow(db.arrow(query("series.sql", "series_attributes")))  # type: ignore[return-value]
+
+
+def load_store_daily(db: Database, folder: Path, store: Path, rules: Path | None = None, version: int | None = None,
+                     ) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """View `series_daily` in `db` from a history store's daily table (its newest version, or
+    `version`), over a Parquet file written to `folder`: the same rows as `load_log_daily` over
+    the store's files in input order. Returns the series' attributes and where they came from
+    (store path, version, reference date)."""
+    from ..store.read import drop_view, register_files
+    from ..store.tables import Store
+
+    snapshot = Store(Path(store)).snapshot(version)
+    paths = snapshot.file_paths("daily")
+    db.execute(query("ingest.sql", "create_macros"))
+    db.register("rules", load_rules(rules))
+    try:
+        register_files(db, "store_daily", "daily", paths)
+        _write_series_daily(db, folder, int(db.scalar(query("series.sql", "store_daily_rows"))), "store_daily_series")
+        attributes = pl.from_arrow(db.arrow(query("series.sql", "store_series_attributes")))
+    except EngineError as exc:
+        missing = next((p for p in paths if "://" not in p and not Path(p).exists()), None)
+        if missing is not None:
+            raise snapshot.missing_files(FileNotFoundError(f"{missing} is missing")) from exc
+        raise
+    drop_view(db, "store_daily")
+    source = {"store": str(store), "version": snapshot.commit.version,
+              "reference_date": None if snapshot.commit.reference_date is None else snapshot.commit.reference_date.isoformat()}
+    return attributes, source  # type: ignore[return-value]
+
+
 def read_history(
     input: str, rules: Path | None = None, *, memory_limit: str | None = None, threads: int | None = None
 ) -> History:
     """Read a results log into daily series (rows are validated exactly as for `summarize`)."""
-    files = resolve_input(input)
-    rules_table = load_rules(rules)
-    spill = Path(tempfile.mkdtemp(prefix="dqs-series-"))
-    db = Database(memory_limit=memory_limit, threads=threads, temp_directory=spill)
+    work = Path(tempfile.mkdtemp(prefix="dqs-series-"))
+    db = Database(memory_limit=memory_limit, threads=threads, temp_directory=work / "spill")
     try:
-        db.execute(query("ingest.sql", "create_macros"))
-        db.register("rules", rules_table)
-        with raw_rows(db, files):
-            db.execute(query("series.sql", "daily_texts"))
-        daily = pl.from_arrow(db.arrow(query("series.sql", "daily_series")))
-        attributes = pl.from_arrow(db.arrow(query("series.sql", "series_attributes")))
+        attributes = load_log_daily(db, work, input, rules)
+        daily = pl.from_arrow(db.table("series_daily"))
     finally:
         db.close()
-        shutil.rmtree(spill, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     return History(with_pass_pct(daily), attributes)  # type: ignore[arg-type]
 
 
@@ -66,30 +116,14 @@ def read_store_history(
     """The daily series of a history store (its newest version, or `version`), from the store's
     daily table: the same History as `read_history` over the store's files in input order. Also
     returns where it came from (store path, version, reference date)."""
-    from ..store.read import drop_view, register_files
-    from ..store.tables import Store
-
-    snapshot = Store(Path(store)).snapshot(version)
-    paths = snapshot.file_paths("daily")
-    rules_table = load_rules(rules)
-    db = Database(memory_limit=memory_limit, threads=threads)
+    work = Path(tempfile.mkdtemp(prefix="dqs-series-"))
+    db = Database(memory_limit=memory_limit, threads=threads, temp_directory=work / "spill")
     try:
-        db.execute(query("ingest.sql", "create_macros"))
-        db.register("rules", rules_table)
-        try:
-            register_files(db, "store_daily", "daily", paths)
-            daily = pl.from_arrow(db.arrow(query("series.sql", "store_daily_series")))
-            attributes = pl.from_arrow(db.arrow(query("series.sql", "store_series_attributes")))
-        except EngineError as exc:
-            missing = next((p for p in paths if "://" not in p and not Path(p).exists()), None)
-            if missing is not None:
-                raise snapshot.missing_files(FileNotFoundError(f"{missing} is missing")) from exc
-            raise
-        drop_view(db, "store_daily")
+        attributes, source = load_store_daily(db, work, store, rules, version)
+        daily = pl.from_arrow(db.table("series_daily"))
     finally:
         db.close()
-    source = {"store": str(store), "version": snapshot.commit.version,
-              "reference_date": None if snapshot.commit.reference_date is None else snapshot.commit.reference_date.isoformat()}
+        shutil.rmtree(work, ignore_errors=True)
     return History(with_pass_pct(daily), attributes), source  # type: ignore[arg-type]
 
 
