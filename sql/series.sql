@@ -10,6 +10,7 @@ SELECT
     rule_code,
     business_date,
     results,
+    hash(dqs_trim(dataset_uuid)) AS series_hash,
     count(*) AS runs,
     max(row_position) AS latest_position,
     arg_max(source, row_position) AS source,
@@ -23,13 +24,15 @@ GROUP BY dataset_uuid, rule_code, business_date, results
 -- How many rows `daily_texts` has (the next block runs in parts of about the same size).
 SELECT count(*) FROM daily_texts
 
+-- name: text_statuses
+-- The status of each distinct results text (a few dozen rows: the join below builds on them).
+CREATE OR REPLACE TEMP TABLE text_statuses AS
+SELECT results, dqs_status(results) AS status FROM (SELECT DISTINCT results FROM daily_texts)
+
 -- name: daily_series
 -- Per series and day: passes, fails, unknown statuses and runs (in no order: readers sort), for
 -- the series whose trimmed dataset_uuid hashes to part $part of $parts (every part holds whole
 -- series: one aggregation of tens of millions of groups does not fit a small memory limit).
-WITH texts AS (
-    SELECT results, dqs_status(results) AS status FROM (SELECT DISTINCT results FROM daily_texts)
-)
 SELECT
     dqs_trim(d.dataset_uuid) AS dataset_uuid,
     dqs_trim(d.rule_code) AS rule_code,
@@ -39,8 +42,8 @@ SELECT
     CAST(coalesce(sum(d.runs) FILTER (WHERE t.status = 'unknown'), 0) AS BIGINT) AS unknown,
     CAST(sum(d.runs) AS BIGINT) AS runs
 FROM daily_texts AS d
-JOIN texts AS t ON t.results = d.results
-WHERE hash(dqs_trim(d.dataset_uuid)) % $parts = $part
+JOIN text_statuses AS t ON t.results = d.results
+WHERE d.series_hash % $parts = $part
 GROUP BY 1, 2, 3
 
 -- name: series_attributes

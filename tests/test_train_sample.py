@@ -151,7 +151,7 @@ def test_daily_series_built_in_parts_equal_one_pass(history: History, tmp_path, 
 
     log = tmp_path / "log.csv"
     generate_log(GenerateOptions(rows=40_000, output=log, seed=11))
-    monkeypatch.setattr(series, "ROWS_PER_PART", 3_000)  # about a dozen parts, each of whole series
+    monkeypatch.setattr(series, "ROWS_PER_BYTE", 3_000 / 2**30)  # about a dozen parts, each of whole series
     parted = read_history(str(log))
     assert parted.daily.equals(history.daily)
     assert parted.attributes.equals(history.attributes)
