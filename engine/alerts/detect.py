@@ -33,7 +33,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 # The largest `probability` that still reaches each severity; "low" is the flag itself. A day's
 # value is a count out of a few runs, so the probability is discrete and conservative: on the
 # ordinary (non-incident) days of the benchmark (bench/alerts.py) a probability <= 1% occurs on
-# 0.2-0.3 series-days per 1,000, not 10; the false-alert rate is measured there, not assumed.
+# 0.15-0.21 series-days per 1,000, not 10; the false-alert rate is measured there, not assumed.
 SEVERITY_PROBABILITY = {"low": 1e-2, "medium": 1e-3, "high": 1e-5, "critical": 1e-7}
 DIRECTIONS = ("drop", "rise", "both")
 METHOD = "one-step LightGBM forecast as of the day before; beta-binomial probability"
