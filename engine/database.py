@@ -55,17 +55,14 @@ class Database:
         memory_limit: str | None = None,
         threads: int | None = None,
         temp_directory: Path | None = None,
-        path: Path | None = None,
     ) -> None:
-        """`path`: a database file for tables larger than memory (DuckDB evicts their blocks to
-        it); default in memory."""
         config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
         if threads:
             config["threads"] = threads
         if temp_directory is not None:
             config["temp_directory"] = str(temp_directory)
         try:
-            self.con = duckdb.connect(":memory:" if path is None else str(path), config=config)
+            self.con = duckdb.connect(":memory:", config=config)
             # progress is the CLI's business (stderr, terminals only), never DuckDB's own bar
             self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
