@@ -46,23 +46,25 @@ JOIN text_statuses AS t ON t.results = d.results
 WHERE d.series_hash % $parts = $part
 GROUP BY 1, 2, 3
 
+-- name: series_latest
+-- Per series: source, tenant and dataset name of its latest row (read by `series_attributes`).
+CREATE OR REPLACE TEMP VIEW series_latest AS
+SELECT
+    dqs_trim(dataset_uuid) AS dataset_uuid,
+    dqs_trim(rule_code) AS rule_code,
+    dqs_trim(arg_max(source, latest_position)) AS source,
+    dqs_trim(arg_max(tenant_id, latest_position)) AS tenant_id,
+    dqs_trim(arg_max(dataset_name, latest_position)) AS dataset_name
+FROM daily_texts
+GROUP BY 1, 2
+
 -- name: series_attributes
--- Per series: source, tenant and dataset name of its latest row, and the rule metadata.
-WITH latest AS (
-    SELECT
-        dqs_trim(dataset_uuid) AS dataset_uuid,
-        dqs_trim(rule_code) AS rule_code,
-        dqs_trim(arg_max(source, latest_position)) AS source,
-        dqs_trim(arg_max(tenant_id, latest_position)) AS tenant_id,
-        dqs_trim(arg_max(dataset_name, latest_position)) AS dataset_name
-    FROM daily_texts
-    GROUP BY 1, 2
-),
-keyed_rules AS (
+-- Per series: `series_latest` (from a log or a store) and the rule metadata.
+WITH keyed_rules AS (
     SELECT dqs_rule_key(rule_code) AS rule_key, rule_type, dimension, category FROM rules
 )
 SELECT l.*, r.rule_type, r.dimension, r.category
-FROM latest AS l
+FROM series_latest AS l
 LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(l.rule_code)
 ORDER BY l.dataset_uuid, l.rule_code
 
@@ -86,27 +88,19 @@ FROM store_daily
 WHERE hash(dataset_uuid) % $parts = $part
 GROUP BY 1, 2, 3
 
--- name: store_series_attributes
--- `series_attributes` from a history store: source, tenant and dataset name of each series'
--- latest row, the greatest (business date, file, line) as `row_position` orders raw rows (a
--- daily row carries its latest line), and the rule metadata.
-WITH latest AS (
-    SELECT
-        dataset_uuid,
-        rule_code,
-        arg_max(source, (business_date, file_id, latest_line)) AS source,
-        arg_max(tenant_id, (business_date, file_id, latest_line)) AS tenant_id,
-        arg_max(dataset_name, (business_date, file_id, latest_line)) AS dataset_name
-    FROM store_daily
-    GROUP BY 1, 2
-),
-keyed_rules AS (
-    SELECT dqs_rule_key(rule_code) AS rule_key, rule_type, dimension, category FROM rules
-)
-SELECT l.*, r.rule_type, r.dimension, r.category
-FROM latest AS l
-LEFT JOIN keyed_rules AS r ON r.rule_key = dqs_rule_key(l.rule_code)
-ORDER BY l.dataset_uuid, l.rule_code
+-- name: store_series_latest
+-- `series_latest` from a history store: source, tenant and dataset name of each series' latest
+-- row, the greatest (business date, file, line) as `row_position` orders raw rows (a daily row
+-- carries its latest line).
+CREATE OR REPLACE TEMP VIEW series_latest AS
+SELECT
+    dataset_uuid,
+    rule_code,
+    arg_max(source, (business_date, file_id, latest_line)) AS source,
+    arg_max(tenant_id, (business_date, file_id, latest_line)) AS tenant_id,
+    arg_max(dataset_name, (business_date, file_id, latest_line)) AS dataset_name
+FROM store_daily
+GROUP BY 1, 2
 
 -- name: training_span
 -- The first and last day with a pass or fail, over every series (the origins follow them).

@@ -38,7 +38,7 @@ class History:
         return self.daily["business_date"].max() if self.daily.height else None
 
 
-SERIES_DAILY_FILE = "series_daily"  # a folder of Parquet parts
+SERIES_DAILY_DIR = "series_daily"  # a folder of Parquet parts
 # input rows of one `daily_series` aggregation per byte of DuckDB's memory limit: measured on the
 # 100M-row log, 8M rows (6.6M groups) fit in 545 MiB and 26M did not
 ROWS_PER_BYTE = 1 / 64
@@ -46,9 +46,9 @@ ROWS_PER_BYTE = 1 / 64
 
 def _write_series_daily(db: Database, folder: Path, rows: int, name: str) -> None:
     """View `series_daily` over the parts `name` (daily_series or store_daily_series) writes to
-    folder/SERIES_DAILY_FILE, each from a share of the series sized to DuckDB's memory limit."""
+    folder/SERIES_DAILY_DIR, each from a share of the series sized to DuckDB's memory limit."""
     parts = max(1, -(-rows // max(1, int(db.memory_limit_bytes * ROWS_PER_BYTE))))
-    target = folder / SERIES_DAILY_FILE
+    target = folder / SERIES_DAILY_DIR
     target.mkdir(parents=True, exist_ok=True)
     for part in range(parts):
         db.write_parquet(query("series.sql", name), target / f"part-{part:04d}.parquet", {"parts": parts, "part": part})
@@ -66,6 +66,7 @@ def load_log_daily(db: Database, folder: Path, input: str, rules: Path | None = 
     db.parquet_view("daily_texts", folder / "daily_texts.parquet")
     db.execute(query("series.sql", "text_statuses"))
     _write_series_daily(db, folder, int(db.scalar(query("series.sql", "daily_texts_rows"))), "daily_series")
+    db.execute(query("series.sql", "series_latest"))
     return pl.from_arrow(db.arrow(query("series.sql", "series_attributes")))  # type: ignore[return-value]
 
 
@@ -85,7 +86,8 @@ def load_store_daily(db: Database, folder: Path, store: Path, rules: Path | None
     try:
         register_files(db, "store_daily", "daily", paths)
         _write_series_daily(db, folder, int(db.scalar(query("series.sql", "store_daily_rows"))), "store_daily_series")
-        attributes = pl.from_arrow(db.arrow(query("series.sql", "store_series_attributes")))
+        db.execute(query("series.sql", "store_series_latest"))
+        attributes = pl.from_arrow(db.arrow(query("series.sql", "series_attributes")))
     except EngineError as exc:
         missing = next((p for p in paths if "://" not in p and not Path(p).exists()), None)
         if missing is not None:

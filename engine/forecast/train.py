@@ -149,7 +149,8 @@ def train(data: TrainingData | History, options: TrainOptions = TrainOptions(), 
     del train_set, valid_set
     x_calib = slices.calib.matrix()
     calib_weight = slices.calib.labels("weight")
-    calib_horizon = slices.calib.score_frame()["horizon"].to_numpy()
+    calib_scores = slices.calib.score_frame()
+    calib_horizon = calib_scores["horizon"].to_numpy()
     predicted = np.clip(booster.predict(x_calib[:, :width], num_iteration=booster.best_iteration), 0, 100)
     residual = slices.calib.labels("target") - predicted
     bands = calibrate_bands(calib_horizon, residual, options.coverage, calib_weight)
@@ -157,7 +158,7 @@ def train(data: TrainingData | History, options: TrainOptions = TrainOptions(), 
     risk = fit_risk(slices, x_calib, options)
     probability, runs = risk_outputs(x_calib, risk)
     del x_calib
-    calib_scored = slices.calib.score_frame().with_columns(
+    calib_scored = calib_scores.with_columns(
         pl.Series("predicted", predicted), pl.Series("lower", lower), pl.Series("upper", upper),
         pl.Series("probability_below_threshold", probability), pl.Series("expected_runs", runs))
     report = score(calib_scored, options.coverage)

@@ -25,7 +25,7 @@ from ..database import Database
 from ..errors import DqsError
 from ..queries import query
 from .sample import plan_sample
-from .series import SERIES_DAILY_FILE, SERIES_KEY, History, with_pass_pct
+from .series import SERIES_DAILY_DIR, SERIES_KEY, History, with_pass_pct
 
 # measured on the 1M-row generated log (bench: `python -m dqs.bench.train`): peak RSS above the
 # interpreter's, per training example kept (matrices, labels, LightGBM's binned datasets and the
@@ -102,7 +102,7 @@ def training_data(load: Loader, *, horizon: int, origin_step: int, warmup_days: 
             db.execute(query("ingest.sql", "unordered_inserts"))  # every read of series_daily says its order
             attributes = load(db, work)
             if as_of is not None:
-                db.parquet_view("series_daily", work / SERIES_DAILY_FILE, until=as_of)
+                db.parquet_view("series_daily", work / SERIES_DAILY_DIR, until=as_of)
             span = db.arrow(query("series.sql", "training_span")).to_pylist()[0]
             if not span["observed_days"]:
                 raise ValueError("no observed days (no pass or fail rows) to learn from")
@@ -129,9 +129,9 @@ def training_data(load: Loader, *, horizon: int, origin_step: int, warmup_days: 
 def history_loader(history: History) -> Loader:
     """A loader for an in-memory history (tests, small logs): its days as `series_daily`."""
     def load(db: Database, folder: Path) -> pl.DataFrame:
-        (folder / SERIES_DAILY_FILE).mkdir()
+        (folder / SERIES_DAILY_DIR).mkdir()
         history.daily.select("dataset_uuid", "rule_code", "business_date", "passes", "fails", "unknown",
-                             "runs").write_parquet(folder / SERIES_DAILY_FILE / "part-0000.parquet")
-        db.parquet_view("series_daily", folder / SERIES_DAILY_FILE)
+                             "runs").write_parquet(folder / SERIES_DAILY_DIR / "part-0000.parquet")
+        db.parquet_view("series_daily", folder / SERIES_DAILY_DIR)
         return history.attributes
     return load
