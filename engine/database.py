@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import weakref
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,10 +32,11 @@ def interrupt_all() -> None:
     """Interrupt every running query (safe from any thread). The interrupted call raises
     KeyboardInterrupt in the thread that ran it."""
     for db in list(_OPEN):
-        try:
-            db.con.interrupt()
-        except Exception:  # a connection closing at the same moment
-            pass
+        for con in (db.con, *list(db._cursors)):
+            try:
+                con.interrupt()
+            except Exception:  # a connection closing at the same moment
+                pass
 
 
 def interrupted(exc: BaseException) -> bool:
@@ -71,10 +74,61 @@ class Database:
                 f"{'' if not threads else f' and {threads} threads'}: {first_line(exc)}",
                 hint="give --memory-limit (or DQS_MEMORY_LIMIT) as a size, e.g. 512MB or 2GB",
             ) from exc
+        self._cursors: set[duckdb.DuckDBPyConnection] = set()
         _OPEN.add(self)
+
+    def session(self) -> Database:
+        """Another connection to this database: the same memory limit, buffers and threads, its
+        own TEMP objects, which `close` drops with it. Far cheaper than a new database."""
+        child = object.__new__(Database)
+        child.con = self.con.cursor()
+        child.con.execute("SET enable_progress_bar = false")
+        child._cursors = set()
+        _OPEN.add(child)
+        return child
 
     def execute(self, query: Query, params: dict[str, Any] | None = None) -> None:
         self._fetch(query, params)
+
+    def execute_together(self, statements: Sequence[tuple[Query, dict[str, Any] | None]]) -> None:
+        """Run independent statements at the same time: the first on this connection, each other
+        one on its own cursor in a thread (DuckDB runs a small COPY on one thread; side by side
+        they use every core). Only the first may read TEMP objects: a cursor is another
+        connection to the same database and sees its main schema only. The first error, in
+        statement order, is raised once every statement has ended."""
+        errors: list[BaseException | None] = [None] * len(statements)
+
+        def run(index: int, con: duckdb.DuckDBPyConnection) -> None:
+            query, params = statements[index]
+            bound = self._bind(query, params)
+            try:
+                (con.execute(query.sql, bound) if bound else con.execute(query.sql)).fetchall()
+            except (duckdb.Error, RuntimeError) as exc:
+                try:
+                    errors[index] = self._error(query, exc)
+                except KeyboardInterrupt as interrupt:
+                    errors[index] = interrupt
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                errors[index] = exc
+
+        workers = []
+        try:
+            for index in range(1, len(statements)):
+                cursor = self.con.cursor()
+                self._cursors.add(cursor)
+                worker = threading.Thread(target=run, args=(index, cursor), name=f"dqs-{statements[index][0].name}")
+                worker.start()
+                workers.append((worker, cursor))
+            if statements:
+                run(0, self.con)
+        finally:
+            for worker, cursor in workers:
+                worker.join()
+                self._cursors.discard(cursor)
+                cursor.close()
+        for error in errors:
+            if error is not None:
+                raise error
 
     def arrow(self, query: Query, params: dict[str, Any] | None = None) -> pa.Table:
         """Run a query and read its whole result as an Arrow table."""

@@ -48,7 +48,8 @@ CREATE OR REPLACE TEMP MACRO dqs_imported(results) AS
     ltrim(results, chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) LIKE '{"importer":"%';
 -- Every line feed, carriage return and tab becomes one space, so a sentence stays on one line.
 -- translate() is slow; most values hold none of the three, which contains() finds out fast.
-CREATE OR REPLACE TEMP MACRO dqs_one_line(s) AS
+-- Not TEMP: the sentences are written by another connection to the same database.
+CREATE OR REPLACE MACRO dqs_one_line(s) AS
     CASE WHEN contains(s, chr(10)) OR contains(s, chr(13)) OR contains(s, chr(9))
          THEN translate(s, chr(10) || chr(13) || chr(9), '   ')
          ELSE coalesce(s, '') END

@@ -31,8 +31,9 @@ FROM group_statuses
 GROUP BY source, tenant_id, dataset_uuid, dataset_name, rule_code
 
 -- name: summary
--- The 27 contract columns, sorted by the five key columns (byte order = code point order).
-CREATE OR REPLACE TEMP TABLE summary AS
+-- The 27 contract columns, sorted by the five key columns (byte order = code point order). Not
+-- a TEMP table: the output files are written from it by several connections at once.
+CREATE OR REPLACE TABLE summary AS
 WITH rated AS (
     SELECT
         *,

@@ -12,7 +12,8 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from ..inputs.scan import parquet_rows_per_file, raw_rows
 from ..importers.convert import ImportOptions
 from ..inputs.sources import InputFiles, resolve_input
 from .read import register_files
-from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, write_failed, writing
+from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, conform, write_failed, writing
 
 Progress = Callable[[str], None]
 HASH_CHUNK = 1 << 20
@@ -61,9 +62,13 @@ class IngestReport:
     reference_date: str | None = None
     groups: int = 0
     performance: dict[str, Any] = field(default_factory=dict)
+    # the store as the ingest left it, for a summary that follows in the same process (not reported):
+    # its newest version (whose tables the ingest holds open), and that version's summary state
+    head: Snapshot | None = field(default=None, repr=False, compare=False)
+    state: pa.Table | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("head", "state")}
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,10 @@ def _plan(head: Snapshot, files: InputFiles, replace: bool,
     return planned
 
 
-def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
+def ingest(options: IngestOptions, progress: Progress | None = None, db: Database | None = None) -> IngestReport:
+    """Validate and commit the inputs (see the module docstring). `db`: a database to work in
+    (a session of it: the caller's own objects are left alone), e.g. the daily run's, which
+    summarizes next; without it the ingest opens its own."""
     say = progress or (lambda _msg: None)
     with Monitor() as monitor, tempfile.TemporaryDirectory(prefix="dqs-import-") as scratch:
         with monitor.stage("inspect"):
@@ -194,19 +202,25 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
                  **({"note": p.note} if p.note else {})} for p in planned])
             todo = [p for p in planned if p.action != "skip"]
             if todo:
-                _ingest_locked(store, head, files, todo, planned, options, report, monitor, say)
+                _ingest_locked(store, head, files, todo, planned, options, report, monitor, say, db)
             else:
                 report.reference_date = None if head.commit.reference_date is None else head.commit.reference_date.isoformat()
                 report.groups = head.commit.groups
+                report.head = head
         report.performance = monitor.as_dict()
     return report
 
 
 def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_Planned], planned: list[_Planned],
-                   options: IngestOptions, report: IngestReport, monitor: Monitor, say: Progress) -> None:
-    spill = Path(tempfile.mkdtemp(prefix=".dqs-spill-", dir=store.path))
-    db = Database(memory_limit=options.memory_limit or default_memory_limit(), threads=options.threads,
-                  temp_directory=spill)
+                   options: IngestOptions, report: IngestReport, monitor: Monitor, say: Progress,
+                   parent: Database | None) -> None:
+    spill = None
+    if parent is None:
+        spill = Path(tempfile.mkdtemp(prefix=".dqs-spill-", dir=store.path))
+        db = Database(memory_limit=options.memory_limit or default_memory_limit(), threads=options.threads,
+                      temp_directory=spill)
+    else:
+        db = parent.session()
     try:
         todo_files = InputFiles(tuple(p.read_from or p.path for p in todo), files.format, files.columns)
         with monitor.stage("validate") as stage:
@@ -228,7 +242,7 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
             stage.rows = sum(rows_read)
         with monitor.stage("write") as stage:
             say("writing to the store")
-            state_rows = _write(store, head, db, todo)
+            state_rows = _write(store, head, db, todo, sum(c["rows_accepted"] for c in counts))
             version = head.commit.version + 1
             now = datetime.now(timezone.utc)
             ledger = [{
@@ -262,9 +276,11 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
         report.rows_unknown_status = sum(c["rows_unknown"] for c in counts)
         report.reference_date = None if commit.reference_date is None else commit.reference_date.isoformat()
         report.groups = commit.groups
+        report.head, report.state = Snapshot(store, commit), state_rows["state"]
     finally:
         db.close()
-        shutil.rmtree(spill, ignore_errors=True)
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 # Daily rows are written in date order, in row groups of about a day of a large store's groups,
@@ -281,7 +297,7 @@ def _append(store: Store, name: str, data: Any, merge: bool = False) -> None:
     properties = WriterProperties(max_row_group_size=DAILY_ROW_GROUP) if name == "daily" else None
     with writing(store.path):
         try:
-            write_deltalake(str(store.path / name), data, mode="append", partition_by=PARTITIONS.get(name),
+            write_deltalake(store.live(name), data, mode="append", partition_by=PARTITIONS.get(name),
                             schema_mode="merge" if merge else None, writer_properties=properties)
         except Exception as exc:
             if type(exc).__name__ == "SchemaMismatchError":
@@ -293,64 +309,82 @@ def _append(store: Store, name: str, data: Any, merge: bool = False) -> None:
 
 def _keep_small(store: Store, name: str) -> None:
     """Rewrite a small table's files into one when an ingest a day has made them many."""
-    from deltalake import DeltaTable
-
     with writing(store.path):
-        table = DeltaTable(str(store.path / name))
+        table = store.live(name)
         if len(table.file_uris()) > SMALL_TABLE_FILES:
             table.optimize.compact()
 
 
 def _delete(store: Store, name: str, file_ids: list[int]) -> None:
-    from deltalake import DeltaTable
-
     # delta-rs takes a predicate as SQL text; the ids are integers from the ledger
     predicate = "file_id IN (" + ", ".join(str(int(i)) for i in file_ids) + ")"
     with writing(store.path):
-        DeltaTable(str(store.path / name)).delete(predicate)
+        store.live(name).delete(predicate)
 
 
-def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned]) -> dict[str, Any]:
-    """Write rows, rejects and daily state, then the summary state; returns its reference date
-    and group count."""
-    from deltalake import DeltaTable, write_deltalake
+# An ingest of at most this many rows (a day's file, typically) holds its rows in memory, so
+# that delta-rs writes them on another thread while DuckDB folds the summary state: the two
+# overlap (a connection runs one statement at a time, so a stream from it could not).
+OVERLAP_ROWS = 2_000_000
+
+
+def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned], rows: int) -> dict[str, Any]:
+    """Write rows, rejects and daily state, then the summary state; returns its reference date,
+    group count and the state itself. `rows`: the accepted rows being added."""
+    from deltalake import write_deltalake
 
     replaced = [p.file_id for p in todo if p.action == "replace"]
-    if replaced:
-        for name in ("rows", "rejects", "daily"):
-            _delete(store, name, replaced)
-    _append(store, "rows", db.relation(query("store.sql", "ingest_rows")).to_arrow_reader(100_000), merge=True)
-    rejects = db.arrow(query("store.sql", "ingest_rejects"))
-    if rejects.num_rows:
-        _append(store, "rejects", rejects.cast(SCHEMAS["rejects"]))
-    arriving = db.table("arriving")
-    if arriving.num_rows:
-        _append(store, "daily", arriving.cast(SCHEMAS["daily"]))
-
     previous = head.commit.reference_date
-    if replaced or previous is None:
-        # a rebuild: every daily row of the new daily table arrives in an empty state
-        if replaced:
-            db.execute(query("store.sql", "drop_arriving"))
-            try:
-                paths = list(DeltaTable(str(store.path / "daily")).file_uris())
-            except Exception as exc:
-                raise write_failed(store.path, exc) from exc
-            register_files(db, "arriving", "daily", paths)
-        db.register("state_before", SCHEMAS["state"].empty_table())
-        register_files(db, "departing", "daily", [])
-        reference = db.scalar(query("store.sql", "latest_arriving_date"))
-        previous = None
-    else:
+    incremental = not replaced and previous is not None
+    reference = None
+    if incremental:  # read what the head holds before this ingest's writes move the tables on
         latest = db.scalar(query("store.sql", "latest_arriving_date"))
         reference = previous if latest is None or latest <= previous else latest
         db.register("state_before", head.arrow("state"))
         register_files(db, "departing", "daily", _departing_files(head, previous, reference))
-    db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous, "as_of": None})
-    state = db.table("summary_state").cast(SCHEMAS["state"])
+    for name in ("rows", "rejects", "daily") if replaced else ():
+        _delete(store, name, replaced)
+    rejects = db.arrow(query("store.sql", "ingest_rejects"))
+    arriving = db.table("arriving")
+    overlap = incremental and rows <= OVERLAP_ROWS
+    rows_data = db.arrow(query("store.sql", "ingest_rows")) if overlap else \
+        db.relation(query("store.sql", "ingest_rows")).to_arrow_reader(100_000)
+
+    def append_all() -> None:
+        _append(store, "rows", rows_data, merge=True)
+        if rejects.num_rows:
+            _append(store, "rejects", conform(rejects, SCHEMAS["rejects"]))
+        if arriving.num_rows:
+            _append(store, "daily", conform(arriving, SCHEMAS["daily"]))
+
+    if overlap:
+        with ThreadPoolExecutor(1, thread_name_prefix="dqs-store-write") as pool:
+            appended = pool.submit(append_all)
+            try:
+                db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous,
+                                                              "as_of": None})
+            finally:
+                appended.result()  # waited for even when the fold failed: no write outlives the run
+    else:
+        append_all()
+        if not incremental:
+            # a rebuild: every daily row of the new daily table arrives in an empty state
+            if replaced:
+                db.execute(query("store.sql", "drop_arriving"))
+                try:
+                    paths = list(store.live("daily").file_uris())
+                except Exception as exc:
+                    raise write_failed(store.path, exc) from exc
+                register_files(db, "arriving", "daily", paths)
+            db.register("state_before", SCHEMAS["state"].empty_table())
+            register_files(db, "departing", "daily", [])
+            reference = db.scalar(query("store.sql", "latest_arriving_date"))
+            previous = None
+        db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous, "as_of": None})
+    state = conform(db.table("summary_state"), SCHEMAS["state"])
     with writing(store.path):
-        write_deltalake(str(store.path / "state"), state, mode="overwrite")
-    return {"reference": reference, "groups": state.num_rows}
+        write_deltalake(store.live("state"), state, mode="overwrite")
+    return {"reference": reference, "groups": state.num_rows, "state": state}
 
 
 def _departing_files(head: Snapshot, previous: date, reference: date) -> list[str]:

@@ -96,18 +96,15 @@ def compact(store: Store, retain_hours: int = DEFAULT_RETAIN_HOURS, on_wait=None
     """Rewrite each table's small files into large ones, then remove the files no version
     younger than `retain_hours` needs (Delta vacuum). One new store version; its summaries are
     those of the version before (only the files change)."""
-    from deltalake import DeltaTable
-
     tables: dict[str, dict[str, Any]] = {}
     with store.writer(on_wait) as head:
         for name in DATA_TABLES:
             path = store.path / name
             before_files, before_bytes = disk_usage(path)
             with writing(store.path):
-                table = DeltaTable(str(path))
+                table = store.live(name)
                 metrics = table.optimize.compact()
-                removed = DeltaTable(str(path)).vacuum(retention_hours=retain_hours, enforce_retention_duration=False,
-                                                       dry_run=False)
+                removed = table.vacuum(retention_hours=retain_hours, enforce_retention_duration=False, dry_run=False)
             after_files, after_bytes = disk_usage(path)
             tables[name] = {
                 "files_compacted": metrics.get("numFilesRemoved", 0),

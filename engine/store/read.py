@@ -65,17 +65,19 @@ def fold_daily(db: Database, daily_files: list[str], reference: date | None, as_
             drop_view(db, name)
 
 
-def prepare_summary(db: Database, snapshot: Snapshot, as_of: date | None, engine: Any = None) -> StoreFigures:
+def prepare_summary(db: Database, snapshot: Snapshot, as_of: date | None, engine: Any = None,
+                    state: pa.Table | None = None) -> StoreFigures:
     """Leave `group_counts`, `rejected` and `input_files` in `db` for the snapshot (`as_of`:
     SPEC §4's --as-of). Needs ingest.sql's macros. At the snapshot's own reference date the kept
-    state is read; otherwise, or when `engine` (an Engine, e.g. Spark) is given, the daily state
-    is folded, by that engine."""
+    state is read (or `state`, when the caller holds the snapshot's state table: the ingest that
+    wrote it); otherwise, or when `engine` (an Engine, e.g. Spark) is given, the daily state is
+    folded, by that engine."""
     files = snapshot.files
     db.register("input_files", pa.table({"file_index": files["file_id"], "path": files["path"]}))
     rows_after = 0
     if engine is None and (as_of is None or as_of == snapshot.commit.reference_date):
         reference = snapshot.commit.reference_date
-        db.register("summary_state", snapshot.arrow("state"))
+        db.register("summary_state", snapshot.arrow("state") if state is None else state)
     else:
         reference = as_of if as_of is not None else snapshot.commit.reference_date
         fold = fold_daily if engine is None else engine.fold_store

@@ -92,6 +92,12 @@ TABLES = ("commits", *DATA_TABLES)
 PANIC_GRACE_S = 0.5
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with a store table's schema: cast only when it differs (the SQL gives the types
+    already; a cast of equal schemas still costs the import of Arrow's compute kernels)."""
+    return table if table.schema.equals(schema) else table.cast(schema)
+
+
 class StoreError(InputError):
     """The store cannot be used as it is: not a store, a newer schema, a damaged table."""
 
@@ -187,6 +193,9 @@ class Snapshot:
     def table(self, name: str):
         from deltalake import DeltaTable
 
+        opened = self.store._opened.get(name)
+        if opened is not None and opened.version() == self.commit.table_versions[name]:
+            return opened  # a table the writer holds open, at this version: no second open
         if name not in self._tables:
             try:
                 self._tables[name] = DeltaTable(str(self.store.path / name), version=self.commit.table_versions[name])
@@ -238,12 +247,13 @@ class Snapshot:
     @cached_property
     def files(self) -> pa.Table:
         """The active ledger entry of every file (the newest per file id), in input order."""
-        import numpy as np
-
-        ledger = self.arrow("files").sort_by([("file_id", "ascending"), ("store_version", "descending")])
-        ids = ledger["file_id"].to_numpy()
-        newest = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=np.int64)
-        return ledger.take(pa.array(newest))
+        # one entry per ingested or replaced file: a few thousand, read as Python objects
+        newest: dict[int, dict[str, Any]] = {}
+        for entry in self.arrow("files").to_pylist():
+            kept = newest.get(entry["file_id"])
+            if kept is None or entry["store_version"] > kept["store_version"]:
+                newest[entry["file_id"]] = entry
+        return pa.Table.from_pylist([newest[k] for k in sorted(newest)], SCHEMAS["files"])
 
 
 class Store:
@@ -272,6 +282,10 @@ class Store:
                 hint="upgrade dqs (pip install -U dqs) to read it",
             )
         self.schema_version = version
+        # the tables `writer` opened, each kept at the version it last wrote (or found): the
+        # snapshot of that version reads them without opening them again
+        self._opened: dict[str, Any] = {}
+        self._writing = False
 
     # -- creation ---------------------------------------------------------------------------
 
@@ -326,20 +340,22 @@ class Store:
     def head(self) -> Commit:
         """The newest version, read from the one file that holds it (found by its statistics),
         so the daily run does not read every commit."""
-        import pyarrow.compute as pc
+        return self._head_of(self._commits_table())
+
+    def _head_of(self, table) -> Commit:
         import pyarrow.parquet as pq
 
-        table = self._commits_table()
         try:
             actions = pa.table(table.get_add_actions(flatten=True))
-            newest = pc.index(actions.column("max.version"), pc.max(actions.column("max.version"))).as_py()
+            versions = actions.column("max.version").to_pylist()  # one entry per file: a few dozen
+            newest = versions.index(max(versions))
             part = pq.ParquetFile(str(self.path / "commits" / actions.column("path")[newest].as_py())).read()
         except Exception as exc:
             raise damaged(self.path, exc) from exc
-        rows = part.sort_by("version").to_pylist()
+        rows = part.to_pylist()
         if not rows:
             raise damaged(self.path, ValueError("the commits table is empty"))
-        return _commit(rows[-1])
+        return _commit(max(rows, key=lambda r: r["version"]))
 
     def snapshot(self, version: int | None = None, ingested_before: datetime | None = None) -> Snapshot:
         """The latest version, version `version`, or the last one committed before `ingested_before`."""
@@ -372,9 +388,21 @@ class Store:
         from ..summary.outputs import exclusive
 
         with exclusive(self.path, on_wait):
-            head = self.head()
-            self._roll_back_uncommitted(head)
-            yield Snapshot(self, head)
+            self._writing = True
+            try:
+                commits = self._commits_table()
+                head = self._head_of(commits)
+                self._opened = {"commits": commits}
+                self._roll_back_uncommitted(head)
+                yield Snapshot(self, head)
+            finally:
+                self._writing = False
+
+    def live(self, name: str):
+        """Table `name` at its newest version, for writing (only while `writer` holds the lock):
+        opened once, and kept current by delta-rs through every write made with it."""
+        assert self._writing, "a store table is written only under Store.writer"
+        return self._opened[name]
 
     def _roll_back_uncommitted(self, head: Commit) -> None:
         from deltalake import DeltaTable
@@ -391,6 +419,7 @@ class Store:
             if current > wanted:
                 with writing(self.path):
                     table.restore(wanted)
+            self._opened[name] = table
 
     def append_commit(self, row: dict[str, Any]) -> Commit:
         """Append a store version: the one atomic step that makes a writer's tables visible."""
@@ -398,13 +427,12 @@ class Store:
 
         full = {"dqs_version": _dqs_version(), "schema_version": SCHEMA_VERSION, **row}
         with writing(self.path):
-            write_deltalake(str(self.path / "commits"), pa.Table.from_pylist([full], SCHEMAS["commits"]), mode="append")
+            write_deltalake(self.live("commits"), pa.Table.from_pylist([full], SCHEMAS["commits"]), mode="append")
         return _commit(full)
 
     def table_version(self, name: str) -> int:
-        from deltalake import DeltaTable
-
-        return DeltaTable(str(self.path / name)).version()
+        """The newest version of a table this writer wrote to."""
+        return self.live(name).version()
 
 
 def _dqs_version() -> str:

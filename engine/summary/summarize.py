@@ -199,18 +199,23 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
     # a bad rules file or SQL file stops the run before anything is ingested
     rules = load_rules(options.rules)
     analysis = _check_analysis(options, ())  # ingest refuses extra columns named like its own
-    ingested = None
-    if options.input is not None:
-        ingested = ingest(IngestOptions(inputs=(options.input,), store=options.store, memory_limit=options.memory_limit,
-                                        threads=options.threads), say)
     with Monitor() as monitor:
         with monitor.stage("inspect"):
-            say("opening the store")
-            store = Store(Path(options.store))
-            snapshot = store.snapshot(options.store_version, options.ingested_before)
             output_dir = prepare_output_dir(Path(options.output_dir))
         with _run_context(options, output_dir, monitor, say, started) as ctx:
             db = ctx.db
+            ingested = None
+            if options.input is not None:  # in a session of the run's database: no second one to start
+                ingested = ingest(IngestOptions(inputs=(options.input,), store=options.store,
+                                                memory_limit=options.memory_limit, threads=options.threads), say, db)
+            with monitor.stage("open store"):
+                say("opening the store")
+                # right after an ingest, the version it left (its tables still open) is the one to read
+                if ingested is not None and ingested.head is not None:
+                    snapshot = ingested.head
+                else:
+                    snapshot = Store(Path(options.store)).snapshot(options.store_version, options.ingested_before)
+                store = snapshot.store
             db.execute(query("ingest.sql", "create_macros"))
             db.register("rules", rules)
             engine = None
@@ -220,7 +225,8 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
             try:
                 with monitor.stage("read store") as stage:
                     say(f"reading store version {snapshot.commit.version}")
-                    figures = prepare_summary(db, snapshot, options.as_of, engine)
+                    figures = prepare_summary(db, snapshot, options.as_of, engine,
+                                              state=None if ingested is None else ingested.state)
                     stage.rows = figures.rows_accepted
             finally:
                 if engine is not None:
@@ -292,13 +298,13 @@ def _summary_outputs(ctx: RunContext) -> tuple[int, list[str]]:
         stage.rows = groups
 
     with ctx.monitor.stage("write"):
-        for name, block in (
-            (SUMMARY_CSV, "write_full_summary_csv"),
-            (SENTENCES, "write_sentences"),
-            (SUMMARY_PARQUET, "write_summary_parquet"),
+        # rejects first: `rejected` is a TEMP view, which only this connection sees
+        db.execute_together([(query("outputs.sql", block), {"path": str(ctx.outputs.path(name))}) for name, block in (
             (REJECTS_CSV, "write_rejects"),
-        ):
-            db.execute(query("outputs.sql", block), {"path": str(ctx.outputs.path(name))})
+            (SENTENCES, "write_sentences"),
+            (SUMMARY_CSV, "write_full_summary_csv"),
+            (SUMMARY_PARQUET, "write_summary_parquet"),
+        )])
     return groups, unknown_codes
 
 
