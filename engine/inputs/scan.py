@@ -139,7 +139,9 @@ class CsvStream:
                     self.on_rows(sum(self.rows_per_file))
                 # string_view is Polars' own layout: no copy of the text on the way to DuckDB
                 table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
-                yield from table.cast(schema).to_batches()
+                # cast only when needed: a cast of equal schemas still imports Arrow's compute
+                # kernels (0.05 s of a daily run)
+                yield from (table if table.schema.equals(schema) else table.cast(schema)).to_batches()
         except KeyboardInterrupt:
             self.interrupted = True  # DuckDB reports it as a failed scan; the caller re-raises it
             raise
