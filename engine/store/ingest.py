@@ -291,6 +291,14 @@ DAILY_ROW_GROUP = 1 << 15
 SMALL_TABLE_FILES = 32
 
 
+def _state_properties():
+    """The state is always read whole: column statistics would only cost time to write (a
+    quarter of its write at 250,000 groups)."""
+    from deltalake import ColumnProperties, WriterProperties
+
+    return WriterProperties(default_column_properties=ColumnProperties(statistics_enabled="NONE"))
+
+
 def _append(store: Store, name: str, data: Any, merge: bool = False) -> None:
     from deltalake import WriterProperties, write_deltalake
 
@@ -383,7 +391,7 @@ def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned], row
         db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous, "as_of": None})
     state = conform(db.table("summary_state"), SCHEMAS["state"])
     with writing(store.path):
-        write_deltalake(store.live("state"), state, mode="overwrite")
+        write_deltalake(store.live("state"), state, mode="overwrite", writer_properties=_state_properties())
     return {"reference": reference, "groups": state.num_rows, "state": state}
 
 
