@@ -1,7 +1,5 @@
 """`dqs alerts`: a day's results against the forecast made as of the day before (engine/alerts/)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,8 +1,6 @@
 """`dqs import FORMAT FILE... --output LOG`: a tool's result files as a results log. One
 subcommand per format, so that `dqs import FORMAT --help` shows that format's mapping."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any, Optional
 

@@ -1,7 +1,5 @@
 """`dqs report`: the offline HTML health report (engine/report/)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
