@@ -21,29 +21,36 @@ WINDOWS = (3, 7, 28, 90)
 EWM_ALPHA = 0.3
 # not tenant_id: one level per customer, which trees memorise (measured: README, Forecasting)
 CATEGORICAL = ("source", "rule_code", "rule_type", "dimension")
+# Beside means of daily values, the share of failing runs (pooled: a day of three runs weighs
+# three times a day of one), overall, recently and on the target's weekday, and the recent
+# pooled rate moved by that weekday's effect: estimates of a series' true rate with less noise
+# than means of 0/50/100% days (holdout MAE against the truth, seeds 7 / 2027: 0.807 / 0.795 of
+# the best baseline without them, 0.796 / 0.791 with them).
 STATE_FEATURES = (
     "last_value", "days_since_last", "mean_3d", "mean_7d", "mean_28d", "mean_90d", "std_28d",
     "mean_last7_obs", "ewm_mean", "fail_share_28d", "long_mean", "n_obs",
+    "run_fail_share_28d", "run_fail_share_90d", "run_fail_share_long",
 )
 TARGET_FEATURES = ("horizon", "target_weekday", "target_day", "target_month", "weekday_effect",
-                   "weekday_adjusted_mean")
+                   "weekday_adjusted_mean", "weekday_run_fail_share", "weekday_adjusted_rate")
 NUMERIC_FEATURES = STATE_FEATURES + TARGET_FEATURES
 FEATURES = NUMERIC_FEATURES + CATEGORICAL
 BASELINES = ("last_value", "mean_last7_obs", "same_weekday_last_week", "long_mean")
 # The risk models (the chance of a day below the threshold, the day's runs) also see how many
-# pass/fail runs a series has on its days, how often its runs and days fail, and a ready-made
+# pass/fail runs a series has on its days, how often its days fall below, and a ready-made
 # estimate of a day below the threshold (1 - the chance that every run passes).
 RUN_STATE_FEATURES = (
-    "runs_last", "runs_mean_28d", "runs_long_mean", "days_observed_28d", "run_fail_share_28d",
-    "run_fail_share_long", "below_share_28d", "below_share_long",
+    "runs_last", "runs_mean_28d", "runs_long_mean", "days_observed_28d", "below_share_28d", "below_share_long",
 )
 RUN_TARGET_FEATURES = ("weekday_runs_mean", "runs_estimate", "binomial_risk")
 RISK_FEATURES = FEATURES + RUN_STATE_FEATURES + RUN_TARGET_FEATURES
 DEFAULT_THRESHOLD = 100.0
 
 
-# grid columns that only `with_target` reads (per-weekday means, the last 7 days' values)
+# grid columns that only `with_target` reads (per-weekday means and failing-run shares, the last
+# 7 days' values)
 HELPER_COLUMNS = ("_weekday", *(f"_weekday_mean_{j}" for j in range(1, 8)), *(f"_weekday_runs_{j}" for j in range(1, 8)),
+                  *(f"_weekday_fails_{j}" for j in range(1, 8)),
                   *(f"_lag_{j}" for j in range(7)))
 
 
@@ -114,6 +121,8 @@ def state_grid(daily: pl.DataFrame, until: date, threshold: float = DEFAULT_THRE
         pl.when(decided28 > 0).then(pl.col("_fails").rolling_sum(28, min_samples=1).over(by) / decided28)
         .alias("run_fail_share_28d"),
         (pl.col("_fails").cum_sum().over(by) / decided_all).alias("run_fail_share_long"),
+        pl.when((decided90 := pl.col("_decided").rolling_sum(90, min_samples=1).over(by)) > 0)
+        .then(pl.col("_fails").rolling_sum(90, min_samples=1).over(by) / decided90).alias("run_fail_share_90d"),
         pl.when(n28 > 0).then(pl.col("_below").rolling_sum(28, min_samples=1).over(by) / n28).alias("below_share_28d"),
         (pl.col("_below").cum_sum().over(by) / pl.col("_seen").cum_sum().over(by)).alias("below_share_long"),
     ]
@@ -123,6 +132,9 @@ def state_grid(daily: pl.DataFrame, until: date, threshold: float = DEFAULT_THRE
         exprs.append(pl.when(count > 0).then((pl.col("_value") * on_day).cum_sum().over(by) / count).alias(f"_weekday_mean_{j}"))
         exprs.append(pl.when(count > 0).then((pl.col("_decided") * on_day).cum_sum().over(by) / count)
                      .alias(f"_weekday_runs_{j}"))
+        decided_j = (pl.col("_decided") * on_day).cum_sum().over(by)
+        exprs.append(pl.when(decided_j > 0).then((pl.col("_fails") * on_day).cum_sum().over(by) / decided_j)
+                     .alias(f"_weekday_fails_{j}"))
     for lag in range(7):  # the value `lag` days before (same weekday last week comes from these)
         exprs.append(v.shift(lag).over(by).alias(f"_lag_{lag}"))
     return grid.with_columns(exprs).drop("_value", "_square", "_failing", "_below", "_decided", "_fails", "_seen_date",
@@ -142,11 +154,13 @@ def with_target(rows: pl.DataFrame) -> pl.DataFrame:
     back = (pl.col("_weekday") - target_weekday) % 7
     same_weekday = _pick([f"_lag_{j}" for j in range(7)], back)
     weekday_runs = _pick([f"_weekday_runs_{j}" for j in range(1, 8)], target_weekday - 1)
+    weekday_fails = _pick([f"_weekday_fails_{j}" for j in range(1, 8)], target_weekday - 1)
     # runs on the target's weekday when it has been seen on that weekday, else the series' mean
     runs_estimate = pl.coalesce(weekday_runs, "runs_long_mean").clip(lower_bound=1.0)
     run_fail = pl.coalesce("run_fail_share_28d", "run_fail_share_long").clip(0.0, 1.0)
     rows = rows.with_columns(
         weekday_runs.alias("weekday_runs_mean"),
+        weekday_fails.alias("weekday_run_fail_share"),
         runs_estimate.alias("runs_estimate"),
         (1.0 - (1.0 - run_fail).pow(runs_estimate)).alias("binomial_risk"),
     )
@@ -160,6 +174,9 @@ def with_target(rows: pl.DataFrame) -> pl.DataFrame:
         (pl.coalesce("mean_90d", "long_mean") + (weekday_mean - pl.col("long_mean")).fill_null(0.0))
         .clip(0.0, 100.0).alias("weekday_adjusted_mean"),
         same_weekday.fill_null(pl.col("last_value")).alias("same_weekday_last_week"),
+        (100.0 * (1.0 - (pl.coalesce("run_fail_share_90d", "run_fail_share_long")
+                         + (pl.col("weekday_run_fail_share") - pl.col("run_fail_share_long")).fill_null(0.0))))
+        .clip(0.0, 100.0).alias("weekday_adjusted_rate"),
     ).drop(HELPER_COLUMNS, strict=False)  # read above only: examples need not carry them
 
 
