@@ -20,14 +20,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 import pyarrow as pa
 
 from ..database import Database
 from ..errors import EngineError, InputError, first_line
 from ..queries import query
 from .sources import REQUIRED_COLUMNS, InputFiles
+
+if TYPE_CHECKING:
+    import polars as pl  # imported where CSV is read: a run over Parquet never loads Polars (0.15 s)
 
 QUEUE_BATCHES = 4
 BATCH_ROWS = 100_000
@@ -62,6 +65,8 @@ class CsvStream:
     lean: bool = False  # hold as little as possible in flight (a small --memory-limit)
 
     def _frame(self, index: int, path: Path) -> pl.LazyFrame:
+        import polars as pl
+
         frame = pl.scan_csv(
             path,
             has_header=True,
@@ -95,6 +100,8 @@ class CsvStream:
         `sink_batches` calls back per batch inside the engine instead, and the callback blocks
         on a small queue, so Polars never runs more than QUEUE_BATCHES batches ahead.
         """
+        import polars as pl
+
         schema = self.schema()
         self.rows_per_file = [0] * len(self.paths)
         batches: queue.Queue = queue.Queue(maxsize=LEAN_QUEUE_BATCHES if self.lean else QUEUE_BATCHES)
@@ -250,6 +257,8 @@ def _csv_tail(path: Path, columns: list[str]) -> pl.DataFrame | None:
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
     if not data.strip():
         return None
+    import polars as pl
+
     return pl.read_csv(
         data, has_header=False, new_columns=columns, infer_schema=False,
         truncate_ragged_lines=True, ignore_errors=True, encoding="utf8-lossy",
@@ -281,6 +290,8 @@ def guess_reference_date(db: Database, files: InputFiles):
             tails.append(tail.select("business_date"))
     if not tails:
         return None
+    import polars as pl
+
     db.register("tail_rows", pl.concat(tails).to_arrow())
     try:
         return db.scalar(query("ingest.sql", "guess_reference_date_rows"))
