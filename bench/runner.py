@@ -212,8 +212,16 @@ def repeats(case: Case) -> int:
 
 
 def ensure_model(size: str) -> Path:
-    """A model bundle trained on the generated log of `size`, made once."""
+    """A model bundle trained on the generated log of `size`, made once (and again when this
+    dqs computes other features than the bundle's, which it would refuse)."""
+    from dqs.engine.forecast.features import FEATURES, RISK_FEATURES
+
     model = data_dir() / f"model-{size}"
+    meta = model / "metadata.json"
+    if meta.exists():
+        trained = json.loads(meta.read_text())
+        if trained.get("features") != list(FEATURES) or trained.get("risk", {}).get("features") != list(RISK_FEATURES):
+            shutil.rmtree(model)
     if not model.exists():
         log = ensure_input(size, "csv")
         _, _, code, tail = run_measured(dqs_command() + ["train", str(log), "--model", str(model)])
