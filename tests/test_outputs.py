@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from dqs.engine.database import Database
 from dqs.engine.inputs.rules import load_rules
@@ -64,3 +65,23 @@ def test_outputs_keep_key_order_across_row_groups(tmp_path: Path) -> None:
     parquet = pq.read_table(paths["summary.parquet"], columns=["source", "tenant_id", "dataset_uuid",
                                                                "dataset_name", "rule_code"])
     assert list(zip(*(parquet.column(i).to_pylist() for i in range(5)), strict=True)) == keys
+
+
+def test_statements_run_together_report_the_first_failure_by_name(tmp_path: Path) -> None:
+    """A statement that fails on a cursor is re-raised once, named, after the others ended."""
+    from dqs.engine.errors import EngineError
+    from dqs.engine.queries import Query
+
+    db = Database(memory_limit="256MB", threads=2)
+    try:
+        db.con.execute("CREATE TABLE numbers AS SELECT range AS n FROM range(1000)")
+        good = Query("write_numbers", "", "COPY numbers TO $path (FORMAT csv)", "test")
+        bad = Query("read_missing", "", "SELECT * FROM no_such_table", "test")
+        out = tmp_path / "numbers.csv"
+        with pytest.raises(EngineError, match="no_such_table") as raised:
+            db.execute_together([(good, {"path": str(out)}), (bad, None)])
+        assert raised.value.query_name == "read_missing"
+        assert out.read_text().count("\n") == 1001  # the other statement finished: header and 1000 rows
+        assert not db._cursors  # every cursor closed
+    finally:
+        db.close()
