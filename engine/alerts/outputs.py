@@ -1,13 +1,13 @@
 """What `dqs alerts` writes: alerts.csv / alerts.parquet, at_risk beside it, and one
-plain-English sentence per alert (alerts.txt), each file staged and renamed into place."""
+plain-English sentence per alert (alerts.txt), staged and put in place together."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
 
+from ..summary.outputs import OutputSet, exclusive, prepare_output_dir, remove_stale
 from .detect import AlertResult
 
 
@@ -60,29 +60,22 @@ def sentences(alerts: pl.DataFrame) -> list[str]:
 
 def write_alerts(result: AlertResult, output: Path) -> dict[str, Path]:
     """alerts.csv or alerts.parquet (by `output`'s suffix), at_risk.{csv|parquet} and alerts.txt
-    (one sentence per alert) beside it; each written to a temporary file, then renamed into place."""
+    (one sentence per alert) beside it, put in place together as a summary's outputs are
+    (engine/summary/outputs.py: staged, then renamed with a journal)."""
     output = Path(output)
     parquet = output.suffix.lower() == ".parquet"
-    folder = output.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {"alerts": output, "at_risk": folder / ("at_risk.parquet" if parquet else "at_risk.csv"),
-             "sentences": folder / f"{output.stem}.txt"}
-    staged = []
-    try:
-        for name, frame in (("alerts", result.alerts), ("at_risk", result.at_risk)):
-            tmp = paths[name].with_name(f".{paths[name].name}.partial")
-            if parquet:
-                frame.write_parquet(tmp)
-            else:
-                frame.write_csv(tmp)
-            staged.append((tmp, paths[name]))
-        tmp = paths["sentences"].with_name(f".{paths['sentences'].name}.partial")
-        lines = sentences(result.alerts)
-        tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-        staged.append((tmp, paths["sentences"]))
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-    return paths
+    folder = prepare_output_dir(output.parent)
+    names = {"alerts": output.name, "at_risk": "at_risk.parquet" if parquet else "at_risk.csv",
+             "sentences": f"{output.stem}.txt"}
+    with exclusive(folder):
+        remove_stale(folder)
+        outputs = OutputSet(folder)
+        try:
+            for name, frame in (("alerts", result.alerts), ("at_risk", result.at_risk)):
+                (frame.write_parquet if parquet else frame.write_csv)(outputs.path(names[name]))
+            lines = sentences(result.alerts)
+            outputs.path(names["sentences"]).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+            outputs.commit()
+        finally:
+            outputs.discard()
+    return {name: folder / file for name, file in names.items()}
