@@ -44,17 +44,7 @@ RATE_CLIP = 1e-3
 DISPERSION_DAYS = 28  # the bundle's last days of history that measure the day-to-day dispersion
 MAX_DISPERSION = 0.5
 
-ALERT_COLUMNS = (
-    "dataset_uuid", "rule_code", "business_date", "observed_pass_percentage", "runs", "passes", "fails",
-    "expected_pass_percentage", "lower_pass_percentage", "upper_pass_percentage", "probability", "severity",
-    "ongoing_since", "days_flagged", "direction", "forecast_origin", "history_days", "history_first_day",
-    "history_last_day", "method", "source", "tenant_id", "dataset_name",
-)
-AT_RISK_COLUMNS = (
-    "dataset_uuid", "rule_code", "business_date", "horizon_days", "threshold", "max_daily_probability",
-    "riskiest_date", "expected_pass_percentage_on_riskiest_date", "probability_any_day", "alerted_today",
-    "method", "source", "tenant_id", "dataset_name",
-)
+# the columns of the alerts and at-risk files, in order, with their types
 _ALERT_SCHEMA = {
     "dataset_uuid": pl.String, "rule_code": pl.String, "business_date": pl.Date, "observed_pass_percentage": pl.Float64,
     "runs": pl.Int64, "passes": pl.Int64, "fails": pl.Int64, "expected_pass_percentage": pl.Float64,
@@ -70,6 +60,8 @@ _AT_RISK_SCHEMA = {
     "alerted_today": pl.Boolean, "method": pl.String, "source": pl.String, "tenant_id": pl.String,
     "dataset_name": pl.String,
 }
+ALERT_COLUMNS = tuple(_ALERT_SCHEMA)
+AT_RISK_COLUMNS = tuple(_AT_RISK_SCHEMA)
 FORECAST_SCHEMA = {
     "dataset_uuid": pl.String, "rule_code": pl.String, "business_date": pl.Date, "passes": pl.Int64,
     "fails": pl.Int64, "runs": pl.Int64, "observed": pl.Float64, "expected": pl.Float64, "lower": pl.Float64,
@@ -287,7 +279,7 @@ def find_alerts(bundle: Bundle, history: History, options: AlertOptions = AlertO
     scored = score_forecasts(forecasts, rho, options)
     scored = scored.with_columns(pl.lit(METHOD).alias("method"))
     today = scored.filter(pl.col("business_date") == day)
-    runs = ongoing_runs(scored.filter(pl.col("business_date") <= day))
+    runs = ongoing_runs(scored)  # the forecasts end at `day`
     names = history.attributes.select(*SERIES_KEY, "source", "tenant_id", "dataset_name").unique(SERIES_KEY, keep="last")
     alerts = (
         today.filter(pl.col("flagged")).join(runs, on=SERIES_KEY, how="left").join(names, on=SERIES_KEY, how="left")
