@@ -192,18 +192,18 @@ def _series(rng: np.random.Generator, n: int, n_datasets: int) -> dict[str, np.n
     }
 
 
-def _logit_p(series: dict[str, np.ndarray], s: np.ndarray, day: np.ndarray, weekday: np.ndarray) -> np.ndarray:
-    """Pass probability of series `s` on day offset `day` (vectorised over rows)."""
+def _logit_p(series: dict[str, np.ndarray], s: np.ndarray, day: np.ndarray, weekday: np.ndarray,
+             inside: np.ndarray | None = None) -> np.ndarray:
+    """Pass probability of series `s` on day offset `day` (vectorised over rows; `inside`: whether
+    each row is in an incident, when the caller has it already)."""
     profile = np.cos(2 * np.pi * ((weekday - series["weekday_phase"][s]) % 7) / 7)
     logit = (
         series["base_logit"][s]
         + series["weekday_amp"][s] * profile
         + series["drift"][s] * (day - series["start"][s]) / 365.0
     )
-    inc_start = series["inc_start"][s]
-    inc_end = inc_start + series["inc_len"][s]
-    in_incident = ((day[:, None] >= inc_start) & (day[:, None] < inc_end)).any(axis=1)
-    logit = logit - 5.0 * in_incident
+    inside = _in_incident(series, s, day) if inside is None else inside
+    logit = logit - 5.0 * inside
     return 1.0 / (1.0 + np.exp(-logit))
 
 
@@ -331,7 +331,8 @@ def _truth(series, idx, datasets, codes, first) -> tuple[pl.DataFrame, pl.DataFr
     within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     day = series["start"][s] + within
     weekday = ((first + day).astype("datetime64[D]").view("int64") % 7 + 3) % 7
-    p = _logit_p(series, s, day, weekday)
+    inside = _in_incident(series, s, day)
+    p = _logit_p(series, s, day, weekday, inside)
     d = series["dataset"][s]
     truth = pl.DataFrame(
         {
@@ -342,7 +343,6 @@ def _truth(series, idx, datasets, codes, first) -> tuple[pl.DataFrame, pl.DataFr
         }
     )
     # rows are in (series, day) order: a run starts where the day before (same series) is not in one
-    inside = _in_incident(series, s, day)
     same_before = np.r_[False, s[1:] == s[:-1]]
     same_after = np.r_[s[:-1] == s[1:], False]
     starts = np.flatnonzero(inside & ~(np.r_[False, inside[:-1]] & same_before))
