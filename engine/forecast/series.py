@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -23,6 +24,7 @@ from ..inputs.scan import raw_rows
 from ..inputs.sources import resolve_input
 
 SERIES_KEY = ["dataset_uuid", "rule_code"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -99,19 +101,26 @@ def load_store_daily(db: Database, folder: Path, store: Path, rules: Path | None
     return attributes, source  # type: ignore[return-value]
 
 
+def _read_daily(load: Callable[[Database, Path], T], memory_limit: str | None, threads: int | None,
+                ) -> tuple[pl.DataFrame, T]:
+    """`series_daily` as `load` puts it in a fresh database, read into memory (with `pass_pct`),
+    and what `load` returned; its temporary files are removed."""
+    work = Path(tempfile.mkdtemp(prefix="dqs-series-"))
+    db = Database(memory_limit=memory_limit, threads=threads, temp_directory=work / "spill")
+    try:
+        loaded = load(db, work)
+        return with_pass_pct(pl.from_arrow(db.table("series_daily"))), loaded  # type: ignore[arg-type]
+    finally:
+        db.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def read_history(
     input: str, rules: Path | None = None, *, memory_limit: str | None = None, threads: int | None = None
 ) -> History:
     """Read a results log into daily series (rows are validated exactly as for `summarize`)."""
-    work = Path(tempfile.mkdtemp(prefix="dqs-series-"))
-    db = Database(memory_limit=memory_limit, threads=threads, temp_directory=work / "spill")
-    try:
-        attributes = load_log_daily(db, work, input, rules)
-        daily = pl.from_arrow(db.table("series_daily"))
-    finally:
-        db.close()
-        shutil.rmtree(work, ignore_errors=True)
-    return History(with_pass_pct(daily), attributes)  # type: ignore[arg-type]
+    daily, attributes = _read_daily(lambda db, work: load_log_daily(db, work, input, rules), memory_limit, threads)
+    return History(daily, attributes)
 
 
 def read_store_history(
@@ -121,15 +130,9 @@ def read_store_history(
     """The daily series of a history store (its newest version, or `version`), from the store's
     daily table: the same History as `read_history` over the store's files in input order. Also
     returns where it came from (store path, version, reference date)."""
-    work = Path(tempfile.mkdtemp(prefix="dqs-series-"))
-    db = Database(memory_limit=memory_limit, threads=threads, temp_directory=work / "spill")
-    try:
-        attributes, source = load_store_daily(db, work, store, rules, version)
-        daily = pl.from_arrow(db.table("series_daily"))
-    finally:
-        db.close()
-        shutil.rmtree(work, ignore_errors=True)
-    return History(with_pass_pct(daily), attributes), source  # type: ignore[arg-type]
+    daily, (attributes, source) = _read_daily(lambda db, work: load_store_daily(db, work, store, rules, version),
+                                              memory_limit, threads)
+    return History(daily, attributes), source
 
 
 RULE_COLUMNS = ("rule_type", "dimension", "category")
