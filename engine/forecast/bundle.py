@@ -44,6 +44,7 @@ class Bundle:
     risk: RiskModel
     path: Path
     _history: History | None = field(default=None, repr=False)
+    _attributes: pl.DataFrame | None = field(default=None, repr=False)
 
     @property
     def history(self) -> History:
@@ -56,8 +57,10 @@ class Bundle:
 
     @property
     def attributes(self) -> pl.DataFrame:
-        """Every series' source, tenant, dataset name and rule metadata."""
-        return pl.read_parquet(self.path / ATTRIBUTES_FILE) if self._history is None else self._history.attributes
+        """Every series' source, tenant, dataset name and rule metadata (read once)."""
+        if self._attributes is None:
+            self._attributes = pl.read_parquet(self.path / ATTRIBUTES_FILE)
+        return self._attributes
 
     @property
     def threshold(self) -> float:

@@ -32,10 +32,10 @@ from .series import SERIES_DAILY_DIR, SERIES_KEY, History, with_pass_pct
 # transient frames of building them) and per series (statistics, plan, attributes, levels)
 EXAMPLE_BYTES = 420
 SERIES_BYTES = 2_000
-MINIMUM_EXAMPLES = 20_000
+MINIMUM_EXAMPLES = 20_000  # below this a model is not worth training: say which limit to raise
 # DuckDB's share of the limit while reading: its buffers are bounded by its own limit, and the
 # process around it (Arrow results, the reader's batches, allocator slack) takes about half as much again
-READ_SHARE = 0.6  # below this a model is not worth training: say which limit to raise
+READ_SHARE = 0.6
 
 
 class MemoryLimitTooLow(DqsError):
