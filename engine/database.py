@@ -58,34 +58,32 @@ class Database:
         memory_limit: str | None = None,
         threads: int | None = None,
         temp_directory: Path | None = None,
+        _connection: duckdb.DuckDBPyConnection | None = None,  # `session`'s: a cursor of another one
     ) -> None:
-        config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
-        if threads:
-            config["threads"] = threads
-        if temp_directory is not None:
-            config["temp_directory"] = str(temp_directory)
-        try:
-            self.con = duckdb.connect(":memory:", config=config)
-            # progress is the CLI's business (stderr, terminals only), never DuckDB's own bar
-            self.con.execute("SET enable_progress_bar = false")
-        except duckdb.Error as exc:
-            raise InputError(
-                f"cannot configure DuckDB with memory limit {config['memory_limit']!r}"
-                f"{'' if not threads else f' and {threads} threads'}: {first_line(exc)}",
-                hint="give --memory-limit (or DQS_MEMORY_LIMIT) as a size, e.g. 512MB or 2GB",
-            ) from exc
+        if _connection is None:
+            config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
+            if threads:
+                config["threads"] = threads
+            if temp_directory is not None:
+                config["temp_directory"] = str(temp_directory)
+            try:
+                _connection = duckdb.connect(":memory:", config=config)
+            except duckdb.Error as exc:
+                raise InputError(
+                    f"cannot configure DuckDB with memory limit {config['memory_limit']!r}"
+                    f"{'' if not threads else f' and {threads} threads'}: {first_line(exc)}",
+                    hint="give --memory-limit (or DQS_MEMORY_LIMIT) as a size, e.g. 512MB or 2GB",
+                ) from exc
+        self.con = _connection
+        # progress is the CLI's business (stderr, terminals only), never DuckDB's own bar
+        self.con.execute("SET enable_progress_bar = false")
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         _OPEN.add(self)
 
     def session(self) -> Database:
         """Another connection to this database: the same memory limit, buffers and threads, its
         own TEMP objects, which `close` drops with it. Far cheaper than a new database."""
-        child = object.__new__(Database)
-        child.con = self.con.cursor()
-        child.con.execute("SET enable_progress_bar = false")
-        child._cursors = set()
-        _OPEN.add(child)
-        return child
+        return Database(_connection=self.con.cursor())
 
     def execute(self, query: Query, params: dict[str, Any] | None = None) -> None:
         self._fetch(query, params)
