@@ -225,6 +225,22 @@ def _store_history(store: Path, store_version: Optional[int], rules: Optional[Pa
     return read_store_history(store, rules, version=store_version, memory_limit=memory_limit, threads=threads)
 
 
+def _daily_loader(input: Optional[str], rules: Optional[Path], store: Optional[Path], store_version: Optional[int],
+                  source: Optional[dict] = None):
+    """A loader of the daily series (engine/forecast/training_data.py's Loader) of a store (at
+    --store-version; what it read is added to `source`) or of a results log."""
+    from dqs.engine.forecast.series import load_log_daily, load_store_daily
+
+    if store is not None:
+        def load(db, folder):
+            attributes, found = load_store_daily(db, folder, store, rules, store_version)
+            if source is not None:
+                source.update(found)
+            return attributes
+        return load
+    return lambda db, folder: load_log_daily(db, folder, input, rules)
+
+
 def _check_store_options(store: Optional[Path], store_version: Optional[int], others: dict[str, object]) -> None:
     if store is None and store_version is not None:
         raise InputError("--store-version needs --store", hint="add --store DIR")
@@ -234,8 +250,9 @@ def _check_store_options(store: Optional[Path], store_version: Optional[int], ot
                          hint=f"use one: the store (`dqs ingest ... --store {store}` adds newer results), or {given[0]}")
 
 
-READ_MEMORY_HELP = ("DuckDB memory ceiling for reading the log or store (default: $DQS_MEMORY_LIMIT or 1GB); "
-                    "the daily series themselves are held in memory.")
+PARTS_MEMORY_HELP = ("Memory ceiling for the whole run, e.g. 1GB (default: $DQS_MEMORY_LIMIT or 1GB): DuckDB spills "
+                     "past it while reading, and the series are then handled a part at a time sized to it (the "
+                     "interpreter and libraries come on top).")
 STORE_HELP = "History store to read the daily series from (its newest version), instead of a results log."
 STORE_VERSION_HELP = "With --store: the store as it was at this version (`dqs store history`)."
 THRESHOLD_HELP = ("Risk threshold: the probability reported is that the day's pass percentage is below it "
@@ -263,7 +280,6 @@ def train(
     import json
 
     from dqs.engine.forecast.bundle import save_bundle
-    from dqs.engine.forecast.series import load_log_daily, load_store_daily
     from dqs.engine.forecast.train import TrainOptions, data_options
     from dqs.engine.forecast.train import train as fit
     from dqs.engine.forecast.training_data import training_data
@@ -280,18 +296,9 @@ def train(
     _check_store_options(store, store_version, {})
     if not 0 < threshold <= 100:
         raise InputError(f"--threshold {threshold:g} is not above 0", hint="give a pass percentage in (0, 100], e.g. 100 or 95")
-    source: dict = {}
-    if store is not None:
-        def load(db, folder):
-            attributes, found = load_store_daily(db, folder, store, rules, store_version)
-            source.update(found)
-            return attributes
-        label = f"store {store}"
-    else:
-        source["input"] = input
-        def load(db, folder):
-            return load_log_daily(db, folder, input, rules)
-        label = str(input)
+    source: dict = {} if store is not None else {"input": input}
+    load = _daily_loader(input, rules, store, store_version, source)
+    label = f"store {store}" if store is not None else str(input)
     cutoff = _parse_date(as_of, "--as-of")
     options = TrainOptions(horizon=horizon, coverage=coverage, threads=threads, threshold=threshold)
     try:
@@ -321,22 +328,24 @@ def predict(
     store_version: Annotated[Optional[int], typer.Option(min=0, help=STORE_VERSION_HELP)] = None,
     threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a sentence.")] = False,
+    memory_limit: Annotated[Optional[str], typer.Option(help=PARTS_MEMORY_HELP)] = None,
 ) -> None:
     """Forecast one series' pass percentage on one date, with its band, the chance that the day
-    falls below the threshold, and the expected runs."""
+    falls below the threshold, and the expected runs (only that series' days are read)."""
     import json
 
     import polars as pl
 
-    from dqs.engine.forecast.predict import last_observed, predict_requests
+    from dqs.engine.forecast.predict import predict_batch
 
-    bundle, full = _bundle_and_history(model, history, store, store_version, threshold)
+    bundle, load = _bundle_and_loader(model, history, store, store_version, threshold)
     request = pl.DataFrame({"dataset_uuid": [dataset_uuid], "rule_code": [rule_code], "business_date": [date]})
-    row = predict_requests(bundle, full, request).row(0, named=True)
+    row = predict_batch(bundle, load, request, memory_limit=memory_limit, context=True).row(0, named=True)
     if row["status"] != "ok":
         raise InputError(f"cannot forecast {dataset_uuid} / {rule_code} on {date}: {row['error']}",
                          hint="check the series and the date; `dqs validate-model` shows what the model covers")
-    last = last_observed(full, dataset_uuid.strip(), rule_code.strip())
+    last = None if row["last_observed_date"] is None else {
+        "business_date": row["last_observed_date"].isoformat(), "pass_percentage": row["last_observed_pass_percentage"]}
     answer = {
         "dataset_uuid": dataset_uuid, "rule_code": rule_code, "business_date": date,
         "predicted_pass_percentage": row["predicted_pass_percentage"],
@@ -344,7 +353,7 @@ def predict(
         "coverage": bundle.metadata["coverage"],
         "probability_below_threshold": row["probability_below_threshold"], "threshold": bundle.threshold,
         "expected_runs": row["expected_runs"], "horizon_days": row["horizon_days"],
-        "history_last_day": full.last_date.isoformat(), "last_observed": last,
+        "history_last_day": row["history_last_day"].isoformat(), "last_observed": last,
     }
     if json_out:
         print(json.dumps(answer))
@@ -352,23 +361,19 @@ def predict(
         print(render.forecast_sentence(answer))
 
 
-def _bundle_and_history(model: Path, history: Optional[str], store: Optional[Path] = None,
-                        store_version: Optional[int] = None, threshold: Optional[float] = None,
-                        memory_limit: Optional[str] = None):
-    """The bundle (its risk threshold checked against --threshold) and the history to predict
-    from: the store's (at --store-version), else the bundle's own, extended by --history."""
-    from dqs.engine.forecast.bundle import load_bundle, merge_history
-    from dqs.engine.forecast.predict import check_threshold, prediction_history
+def _bundle_and_loader(model: Path, history: Optional[str], store: Optional[Path] = None,
+                       store_version: Optional[int] = None, threshold: Optional[float] = None):
+    """The bundle (its risk threshold checked against --threshold) and a loader of the history to
+    predict from: the store's (at --store-version), else the bundle's own, extended by --history."""
+    from dqs.engine.forecast.bundle import load_bundle
+    from dqs.engine.forecast.predict import check_threshold
 
     _check_store_options(store, store_version, {"--history": history})
     bundle = load_bundle(model)
     check_threshold(bundle, threshold)
     if store is not None:
-        return bundle, prediction_history(bundle, _store_history(store, store_version, memory_limit=memory_limit)[0])
-    full = bundle.history
-    if history is not None:
-        full = prediction_history(bundle, merge_history(full, _read_history(history, None, memory_limit, None)))
-    return bundle, full
+        return bundle, _daily_loader(None, None, store, store_version)
+    return bundle, bundle.loader(None if history is None else _daily_loader(history, None, None, None))
 
 
 @app.command("batch-predict")
@@ -380,16 +385,16 @@ def batch_predict(
     store: Annotated[Optional[Path], typer.Option(help="History store to predict from: its newest ingested day is the forecast origin (no retraining).")] = None,
     store_version: Annotated[Optional[int], typer.Option(min=0, help=STORE_VERSION_HELP)] = None,
     threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
-    memory_limit: Annotated[Optional[str], typer.Option(help=READ_MEMORY_HELP)] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help=PARTS_MEMORY_HELP)] = None,
 ) -> None:
     """Forecast many rows at once. Exit 0 when every row is ok, 1 when some failed (the file is
     complete either way: failed rows say why in `error`)."""
     import os
 
-    from dqs.engine.forecast.predict import predict_requests, read_requests
+    from dqs.engine.forecast.predict import predict_batch, read_requests
 
-    bundle, full = _bundle_and_history(model, history, store, store_version, threshold, memory_limit)
-    result = predict_requests(bundle, full, read_requests(input))
+    bundle, load = _bundle_and_loader(model, history, store, store_version, threshold)
+    result = predict_batch(bundle, load, read_requests(input), memory_limit=memory_limit)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
     result.write_csv(tmp)
@@ -409,33 +414,30 @@ def validate_model(
     threshold: Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP)] = None,
     truth: Annotated[Optional[Path], typer.Option(help="Generator truth (Parquet) to score against true pass percentages too.")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Also write the report as JSON.")] = None,
-    memory_limit: Annotated[Optional[str], typer.Option(help=READ_MEMORY_HELP)] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(help=PARTS_MEMORY_HELP)] = None,
 ) -> None:
     """Rolling-origin backtest: model vs baselines (MAE, RMSE, per horizon), band coverage and
     width (overall and per number of runs on the day), and the risk's calibration (reliability
     per bin of predicted probability, ECE, Brier beside the series' failing-day share)."""
     import json
 
-    import polars as pl
-
+    from dqs.engine.forecast.backtest import EmptyHistory, backtest
     from dqs.engine.forecast.bundle import load_bundle
-    from dqs.engine.forecast.predict import backtest, backtest_origins, check_threshold, prediction_history
+    from dqs.engine.forecast.predict import check_threshold
 
     if test_data is None and store is None:
         raise InputError("validate-model needs --test-data LOG or --store DIR", hint="see `dqs validate-model --help`")
     _check_store_options(store, store_version, {"--test-data": test_data})
     bundle = load_bundle(model)
     check_threshold(bundle, threshold)
-    if store is not None:
-        history, label = _store_history(store, store_version, memory_limit=memory_limit)[0], f"store {store}"
-    else:
-        history, label = _read_history(test_data, None, memory_limit, None), str(test_data)
-    if history.last_date is None:
-        raise InputError(f"{label} holds no pass or fail results", hint="pass a results log, or ingest one into the store")
-    history = prediction_history(bundle, history)
-    origins = backtest_origins(bundle.last_training_day, history.last_date, bundle.horizon)
-    truth_frame = pl.read_parquet(truth) if truth is not None else None
-    result = backtest(bundle, history, origins, truth_frame)
+    label = f"store {store}" if store is not None else str(test_data)
+    if truth is not None and not truth.is_file():
+        raise InputError(f"--truth {truth} does not exist", hint="the Parquet file `dqs generate --truth` wrote")
+    try:
+        result = backtest(bundle, _daily_loader(test_data, None, store, store_version), truth=truth,
+                          memory_limit=memory_limit)
+    except EmptyHistory as exc:
+        raise InputError(f"{label} holds no pass or fail results", hint=exc.hint) from exc
     render.evaluation(result)
     render.risk_evaluation(result)
     if report is not None:

@@ -166,3 +166,52 @@ COPY (
     WHERE passes + fails > 0
     ORDER BY 1, 2, 3
 ) TO $path (FORMAT parquet, COMPRESSION zstd)
+
+-- name: write_series_parts
+-- The observed days of the series in `series_parts` (dataset_uuid, rule_code, part), one
+-- Parquet folder per part under $path (`part=K/`), in no order (readers sort): a backtest or a
+-- batch of predictions reads them a part at a time, so memory follows a part, not the history.
+COPY (
+    SELECT d.dataset_uuid, d.rule_code, d.business_date, d.passes, d.fails, d.unknown, d.runs, p.part
+    FROM series_daily AS d
+    JOIN series_parts AS p ON p.dataset_uuid = d.dataset_uuid AND p.rule_code = d.rule_code
+    WHERE d.passes + d.fails > 0
+) TO $path (FORMAT parquet, PARTITION_BY (part), COMPRESSION zstd)
+
+-- name: write_truth_parts
+-- The generator's true pass percentages (the Parquet file $truth: dataset_uuid, rule_code,
+-- business_date, true_pass_percentage) of the series in `series_parts` on the days after
+-- $after, one folder per part under $path, as `write_series_parts`.
+COPY (
+    SELECT
+        CAST(t.dataset_uuid AS VARCHAR) AS dataset_uuid,
+        CAST(t.rule_code AS VARCHAR) AS rule_code,
+        CAST(t.business_date AS DATE) AS business_date,
+        CAST(t.true_pass_percentage AS DOUBLE) AS true_pass_percentage,
+        p.part
+    FROM read_parquet($truth) AS t
+    JOIN series_parts AS p ON p.dataset_uuid = t.dataset_uuid AND p.rule_code = t.rule_code
+    WHERE t.business_date > $after
+) TO $path (FORMAT parquet, PARTITION_BY (part), COMPRESSION zstd)
+
+-- name: merge_newer_daily
+-- `series_daily`: a bundle's days (`bundle_daily`) extended by newer results (`newer_daily`);
+-- for a day with a pass or fail in both, the newer results win (they were read from that day's
+-- full log).
+CREATE OR REPLACE TEMP VIEW series_daily AS
+SELECT b.dataset_uuid, b.rule_code, b.business_date, b.passes, b.fails, b.unknown, b.runs
+FROM bundle_daily AS b
+ANTI JOIN (SELECT * FROM newer_daily WHERE passes + fails > 0) AS n
+    ON n.dataset_uuid = b.dataset_uuid AND n.rule_code = b.rule_code AND n.business_date = b.business_date
+UNION ALL
+SELECT dataset_uuid, rule_code, business_date, passes, fails, unknown, runs
+FROM newer_daily
+
+-- name: requested_series_days
+-- Per series of `requested_series` (dataset_uuid, rule_code) that `series_daily` holds: its
+-- observed days (with a pass or fail), which size the parts a batch of predictions is read in.
+SELECT d.dataset_uuid, d.rule_code, CAST(count(*) AS BIGINT) AS observed_days
+FROM series_daily AS d
+SEMI JOIN requested_series AS r ON r.dataset_uuid = d.dataset_uuid AND r.rule_code = d.rule_code
+WHERE d.passes + d.fails > 0
+GROUP BY 1, 2

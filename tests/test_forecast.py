@@ -90,7 +90,7 @@ def test_states_built_in_chunks_of_series_equal_the_whole_grid(trained) -> None:
     history: History = trained["history"]
     grid = state_grid(history.daily, history.last_date)
     wanted = grid.select("dataset_uuid", "rule_code", "business_date").gather_every(37)
-    chunked = states_at(history.daily, history.last_date, wanted, series_per_chunk=7)
+    chunked = states_at(history.daily, history.last_date, wanted, grid_rows=3_000)
     whole = grid.join(wanted, on=["dataset_uuid", "rule_code", "business_date"], how="semi")
     key = ["dataset_uuid", "rule_code", "business_date"]
     assert chunked.height == wanted.height

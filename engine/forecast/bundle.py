@@ -17,11 +17,13 @@ from pathlib import Path
 import lightgbm as lgb
 import polars as pl
 
+from ..database import Database
 from ..errors import InputError
+from ..queries import query
 from .features import CATEGORICAL, FEATURES, RISK_FEATURES
 from .train import RiskModel, Trained
-from .series import History
-from .training_data import TrainingData
+from .series import SERIES_DAILY_DIR, SERIES_KEY, History
+from .training_data import Loader, TrainingData
 
 FORMAT_VERSION = 2  # 2: the risk models (risk_model.txt, runs_model.txt) and their metadata
 MODEL_FILE = "model.txt"
@@ -54,6 +56,20 @@ class Bundle:
             daily = with_pass_pct(pl.read_parquet(self.path / HISTORY_FILE))
             self._history = History(daily, self.attributes)
         return self._history
+
+    def loader(self, newer: Loader | None = None) -> Loader:
+        """A loader of the bundle's own days as `series_daily` (never read into memory),
+        extended by the days `newer` loads: for a day in both, the newer results win."""
+        def load(db: Database, folder: Path) -> pl.DataFrame:
+            db.parquet_view("bundle_daily", self.path / HISTORY_FILE)
+            if newer is None:
+                db.parquet_view("series_daily", self.path / HISTORY_FILE)
+                return self.attributes
+            attributes = newer(db, folder)
+            db.parquet_view("newer_daily", folder / SERIES_DAILY_DIR)
+            db.execute(query("series.sql", "merge_newer_daily"))
+            return merge_attributes(self.attributes, attributes)
+        return load
 
     @property
     def attributes(self) -> pl.DataFrame:
@@ -213,9 +229,11 @@ def merge_history(bundle_history: History, newer: History) -> History:
         bundle_history.daily.join(newer.daily.select(key), on=key, how="anti"),
         newer.daily,
     ], how="vertical_relaxed").sort(key)
-    attributes = pl.concat([
-        bundle_history.attributes.join(newer.attributes.select(key[:2]), on=key[:2], how="anti"),
-        newer.attributes,
-    ], how="diagonal_relaxed")
-    return History(daily, attributes)
+    return History(daily, merge_attributes(bundle_history.attributes, newer.attributes))
+
+
+def merge_attributes(bundle_attributes: pl.DataFrame, newer: pl.DataFrame) -> pl.DataFrame:
+    """Every series' attributes: the newer results' where they have the series, else the bundle's."""
+    return pl.concat([bundle_attributes.join(newer.select(SERIES_KEY), on=SERIES_KEY, how="anti"), newer],
+                     how="diagonal_relaxed")
 

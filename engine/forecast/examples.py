@@ -16,10 +16,10 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from .features import BASELINES, CATEGORICAL, FEATURES, RISK_FEATURES, attach_attributes, state_grid, training_examples
+from .features import (BASELINES, CATEGORICAL, FEATURES, GRID_ROWS_PER_CHUNK, RISK_FEATURES, attach_attributes, state_grid,
+                       training_examples)
 from .series import SERIES_KEY
 
-GRID_ROWS_PER_CHUNK = 50_000  # series x days of one chunk's state grid (~70 columns each)
 # the calibration slice keeps these beside its matrix, for the report of the model and baselines
 SCORE_COLUMNS = ("target", "target_runs", "horizon", *BASELINES, "below_share_long", "runs_long_mean")
 

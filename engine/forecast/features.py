@@ -45,6 +45,7 @@ RUN_STATE_FEATURES = (
 RUN_TARGET_FEATURES = ("weekday_runs_mean", "runs_estimate", "binomial_risk")
 RISK_FEATURES = FEATURES + RUN_STATE_FEATURES + RUN_TARGET_FEATURES
 DEFAULT_THRESHOLD = 100.0
+GRID_ROWS_PER_CHUNK = 50_000  # series x days of one chunk's state grid (~70 columns each)
 
 
 # grid columns that only `with_target` reads (per-weekday means and failing-run shares, the last
@@ -189,17 +190,23 @@ def _pick(columns: list[str], index: pl.Expr) -> pl.Expr:
     return chosen
 
 
-def states_at(daily: pl.DataFrame, until: date, wanted: pl.DataFrame, series_per_chunk: int = 500,
+def states_at(daily: pl.DataFrame, until: date, wanted: pl.DataFrame, grid_rows: int = GRID_ROWS_PER_CHUNK,
               threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
-    """The grid rows of `wanted` (SERIES_KEY + business_date), built a few hundred series at a
-    time: every statistic is per series, so chunks give the same rows, and only the wanted days
-    are kept (memory follows the chunk, not series x days)."""
-    keys = wanted.select(SERIES_KEY).unique().sort(SERIES_KEY)
-    parts = []
-    for start in range(0, keys.height, series_per_chunk):
-        chunk = keys.slice(start, series_per_chunk)
-        grid = state_grid(daily.join(chunk, on=SERIES_KEY, how="semi"), until, threshold)
+    """The grid rows of `wanted` (SERIES_KEY + business_date), built a few series at a time (each
+    chunk's grid, series x days from their first day to `until`, near `grid_rows` rows): every
+    statistic is per series, so chunks give the same rows, and only the wanted days are kept
+    (memory follows the chunk, not series x days)."""
+    keys = wanted.select(SERIES_KEY).unique()
+    days = daily.join(keys, on=SERIES_KEY, how="semi").sort([*SERIES_KEY, "business_date"])
+    spans = days.group_by(SERIES_KEY, maintain_order=True).agg(
+        pl.len().alias("_days"), ((pl.lit(until) - pl.col("business_date").min()).dt.total_days() + 1).alias("_grid"))
+    chunks = spans.group_by(((pl.col("_grid").cum_sum() - pl.col("_grid")) // max(1, grid_rows)).alias("_chunk"),
+                            maintain_order=True).agg(pl.col("_days").sum())
+    parts, start = [], 0
+    for length in chunks["_days"].to_list():  # each chunk's series are consecutive rows of `days`
+        grid = state_grid(days.slice(start, length), until, threshold)
         parts.append(grid.join(wanted, on=[*SERIES_KEY, "business_date"], how="semi"))
+        start += length
     if not parts:
         return state_grid(daily.clear(), until, threshold)
     return pl.concat(parts, how="vertical_relaxed")

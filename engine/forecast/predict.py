@@ -1,22 +1,36 @@
-"""Predictions from a bundle (one or millions at once) and rolling-origin backtests."""
+"""Predictions from a bundle, one or millions at once (backtests: `backtest.py`)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import polars as pl
 
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
 from .bundle import Bundle
+from ..database import Database
 from ..errors import InputError, first_line
-from .features import DEFAULT_THRESHOLD, attach_attributes, origin_states, states_at, training_examples, with_target
-from .evaluation import risk_score, score
+from ..queries import query
+from .features import DEFAULT_THRESHOLD, attach_attributes, states_at, with_target
 from .train import predict_risk, predict_rows
+from .backtest import DAY_BYTES, EXAMPLE_BYTES
+from .parts import SeriesParts, assign_parts
 from .series import SERIES_KEY, History, with_rule_metadata
+from .training_data import READ_SHARE, Loader
 
 REQUEST_COLUMNS = ("dataset_uuid", "rule_code", "business_date")
 PREDICTION_COLUMNS = ("predicted_pass_percentage", "lower_pass_percentage", "upper_pass_percentage",
                       "probability_below_threshold", "expected_runs")
 OUTPUT_COLUMNS = (*PREDICTION_COLUMNS, "horizon_days", "status", "error")
+# what one part costs in memory: per request row (its join keys and output row), per distinct
+# target day of a series (its features and predictions, as a backtest example) and per observed
+# day read (the days and their state grid); see backtest.py for how the last two were measured
+REQUEST_BYTES = 200
+TARGET_BYTES = EXAMPLE_BYTES
+PART_SHARE = 0.5  # of the memory limit, for one part: the requests and the attributes take the rest
+_REQUEST = "_dqs_request"  # the input row of a request, while a batch runs in parts
 
 
 def check_threshold(bundle: Bundle, threshold: float | None) -> float:
@@ -60,13 +74,71 @@ def _parse_dates(text: pl.Expr) -> pl.Expr:
     )
 
 
-def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -> pl.DataFrame:
+def _request_keys(requests: pl.DataFrame) -> list[pl.Expr]:
+    return [pl.col("dataset_uuid").cast(pl.String).str.strip_chars().alias("_uuid"),
+            pl.col("rule_code").cast(pl.String).str.strip_chars().alias("_rule")]
+
+
+def predict_batch(bundle: Bundle, load: Loader, requests: pl.DataFrame, *, memory_limit: str | None = None,
+                  threads: int | None = None, context: bool = False, part_bytes: int | None = None) -> pl.DataFrame:
+    """`predict_requests` over the history `load` puts in DuckDB as `series_daily`, read a part
+    of the requested series at a time (parts sized to `memory_limit`): only the requested
+    series' days are read, and memory follows the requests plus one part. The forecast origin is
+    the history's last observed day. With `context`, CONTEXT_COLUMNS are added: the origin and
+    the series' last observed day and pass percentage (`dqs predict` says them). `part_bytes`
+    sizes the parts (default: PART_SHARE of the limit)."""
+    rows = requests.with_row_index(_REQUEST).with_columns(_request_keys(requests))
+    keys = rows.group_by("_uuid", "_rule").agg(pl.len().alias("requests"), pl.col("business_date").n_unique().alias("targets")
+                                                ).rename({"_uuid": "dataset_uuid", "_rule": "rule_code"})
+    work = Path(tempfile.mkdtemp(prefix="dqs-predict-"))
+    try:
+        limit = Database.limit_bytes(memory_limit)
+        db = Database(memory_limit=f"{int(limit * READ_SHARE)}B", threads=threads, temp_directory=work / "spill")
+        try:
+            db.execute(query("ingest.sql", "unordered_inserts"))
+            attributes = load(db, work)
+            origin = db.arrow(query("series.sql", "training_span")).to_pylist()[0]["last_day"]
+            db.register("requested_series", keys.select(SERIES_KEY).to_arrow())
+            days = pl.from_arrow(db.arrow(query("series.sql", "requested_series_days")))
+            db.unregister("requested_series")
+            costs = keys.join(days, on=SERIES_KEY, how="inner").select(  # type: ignore[arg-type]
+                *SERIES_KEY, (pl.col("observed_days") * DAY_BYTES + pl.col("requests") * REQUEST_BYTES
+                              + pl.col("targets") * TARGET_BYTES).alias("cost"))
+            assignment = assign_parts(costs, part_bytes or int(limit * PART_SHARE))
+            parts = SeriesParts.write(db, work / "parts", assignment)
+        finally:
+            db.close()
+        attributes = with_rule_metadata(attributes, bundle.attributes)
+        # requests of series without history can go with any part: they get their error there
+        part = rows.join(assignment.rename({"dataset_uuid": "_uuid", "rule_code": "_rule"}), on=["_uuid", "_rule"],
+                         how="left", maintain_order="left")["part"].fill_null(0)
+        rows = rows.drop("_uuid", "_rule")
+        out = []
+        for k in range(max(1, parts.count)):
+            history = History(parts.daily(k), attributes)
+            predicted = predict_requests(bundle, history, rows.filter(part == k), origin)
+            out.append(_with_context(predicted, history, origin) if context else predicted)
+        return pl.concat(out).sort(_REQUEST).drop(_REQUEST)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _with_context(predicted: pl.DataFrame, history: History, origin: date | None) -> pl.DataFrame:
+    last = history.daily.group_by(SERIES_KEY).agg(  # daily is sorted by series and day
+        pl.col("business_date").last().alias("last_observed_date"), pl.col("pass_pct").last().alias("last_observed_pass_percentage"))
+    keyed = predicted.with_columns(_request_keys(predicted)).join(
+        last.rename({"dataset_uuid": "_uuid", "rule_code": "_rule"}), on=["_uuid", "_rule"], how="left", maintain_order="left")
+    return keyed.drop("_uuid", "_rule").with_columns(pl.lit(origin, pl.Date).alias("history_last_day"))
+
+
+def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame, origin: date | None = None,
+                     ) -> pl.DataFrame:
     """`requests` (text columns dataset_uuid, rule_code, business_date, plus any others) with
-    the OUTPUT_COLUMNS added: every row gets either a prediction or an error."""
-    origin = history.last_date
+    the OUTPUT_COLUMNS added: every row gets either a prediction or an error. The forecast
+    origin is `origin`, else the history's last observed day."""
+    origin = history.last_date if origin is None else origin
     rows = requests.with_row_index("_row").with_columns(
-        pl.col("dataset_uuid").cast(pl.String).str.strip_chars().alias("_uuid"),
-        pl.col("rule_code").cast(pl.String).str.strip_chars().alias("_rule"),
+        *_request_keys(requests),
         _parse_dates(pl.col("business_date").cast(pl.String)).alias("target_date"),
     )
     first_days = history.daily.group_by(SERIES_KEY).agg(pl.col("business_date").min().alias("_first"))
@@ -91,7 +163,7 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
     distinct = ok.select(key).unique()
     if distinct.height:
         features = request_features(history, distinct.rename({"_uuid": "dataset_uuid", "_rule": "rule_code"}),
-                                    bundle.threshold)
+                                    bundle.threshold, origin)
         scored = predict_rows(features, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
         scored = predict_risk(scored, bundle.risk, bundle.levels)
         scored = scored.select(pl.col("dataset_uuid").alias("_uuid"), pl.col("rule_code").alias("_rule"), "origin",
@@ -110,41 +182,12 @@ def predict_requests(bundle: Bundle, history: History, requests: pl.DataFrame) -
     return out.select([*requests.columns, *OUTPUT_COLUMNS])
 
 
-def request_features(history: History, requests: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
-    """Features for requests (SERIES_KEY, origin, target_date, ...) from the history's states —
-    the same functions that build the training examples."""
+def request_features(history: History, requests: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD,
+                     until: date | None = None) -> pl.DataFrame:
+    """Features for requests (SERIES_KEY, origin, target_date, ...) from the history's states up
+    to `until` (default: its last day) — the same functions that build the training examples."""
     wanted = requests.select(*SERIES_KEY, pl.col("origin").alias("business_date")).unique()
-    states = states_at(history.daily, history.last_date, wanted, threshold=threshold).rename({"business_date": "origin"})
+    until = history.last_date if until is None else until
+    states = states_at(history.daily, until, wanted, threshold=threshold).rename({"business_date": "origin"})
     features = with_target(requests.join(states, on=[*SERIES_KEY, "origin"], how="left"))
     return attach_attributes(features, history.attributes)
-
-
-def last_observed(history: History, dataset_uuid: str, rule_code: str) -> dict | None:
-    rows = history.daily.filter((pl.col("dataset_uuid") == dataset_uuid) & (pl.col("rule_code") == rule_code))
-    if rows.height == 0:
-        return None
-    last = rows.sort("business_date").row(-1, named=True)
-    return {"business_date": last["business_date"].isoformat(), "pass_percentage": last["pass_pct"]}
-
-
-def backtest_origins(model_last_day: date, test_last_day: date, horizon: int, step: int = 7, count: int = 12) -> list[date]:
-    """Origins for a rolling-origin backtest: after the model's training data when the test data
-    goes beyond it (a true holdout), else the last `count` weekly origins of the test data."""
-    if test_last_day > model_last_day:
-        origins, day = [], model_last_day
-        while day < test_last_day:
-            origins.append(day)
-            day += timedelta(days=step)
-        return origins
-    return sorted(test_last_day - timedelta(days=horizon + step * k) for k in range(count))
-
-
-def backtest(bundle: Bundle, history: History, origins: list[date], truth: pl.DataFrame | None = None) -> dict:
-    """Rolling-origin backtest: predictions from each origin's state, scored beside the baselines,
-    and the risk (probability below the bundle's threshold, runs) scored for calibration."""
-    states = origin_states(history.daily, history.last_date, origins, bundle.threshold)
-    examples = attach_attributes(training_examples(history.daily, states, bundle.horizon), history.attributes)
-    scored = predict_rows(examples, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
-    scored = predict_risk(scored, bundle.risk, bundle.levels)
-    report = {"origins": [o.isoformat() for o in origins[:1] + origins[-1:]], "origin_count": len(origins)}
-    return {**report, **score(scored, bundle.metadata["coverage"], truth), "risk": risk_score(scored, bundle.threshold)}

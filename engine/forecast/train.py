@@ -22,7 +22,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from .evaluation import HORIZON_BUCKETS, risk_score, score
+from .evaluation import HORIZON_BUCKETS, Scores
 from .examples import Slices, build_slices, encode
 from .features import CATEGORICAL, DEFAULT_THRESHOLD, FEATURES, RISK_FEATURES
 from .series import History
@@ -161,8 +161,7 @@ def train(data: TrainingData | History, options: TrainOptions = TrainOptions(), 
     calib_scored = calib_scores.with_columns(
         pl.Series("predicted", predicted), pl.Series("lower", lower), pl.Series("upper", upper),
         pl.Series("probability_below_threshold", probability), pl.Series("expected_runs", runs))
-    report = score(calib_scored, options.coverage)
-    report["risk"] = risk_score(calib_scored, options.threshold)
+    report = Scores(options.coverage, options.threshold).add(calib_scored).report()
     report["origin_count"] = sum(1 for o in origins if o >= calib_start)
     report["note"] = ("held-out calibration origins; the band and the probability are calibrated on them, "
                       "so their coverage and calibration here are in-sample")
