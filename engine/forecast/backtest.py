@@ -9,7 +9,6 @@ ones a backtest of all the series at once would give.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from .features import attach_attributes, origin_states, training_examples
 from .parts import SeriesParts, assign_parts
 from .series import SERIES_KEY, with_rule_metadata
 from .train import predict_risk, predict_rows
-from .training_data import READ_SHARE, Loader
+from .training_data import Loader, reading
 
 ORIGIN_STEP = 7
 # what one part costs in memory, per example (features, predictions, the scores' arrays) and per
@@ -62,13 +61,10 @@ def backtest(bundle: Bundle, load: Loader, *, truth: Path | None = None, memory_
     pass percentages, if given), and the risk scored for calibration. Raises EmptyHistory when the
     history has no pass or fail results. `part_bytes` sizes the parts (default: PART_SHARE of
     the limit)."""
-    work = Path(tempfile.mkdtemp(prefix="dqs-backtest-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="dqs-backtest-", ignore_cleanup_errors=True) as scratch:
+        work = Path(scratch)
         limit = Database.limit_bytes(memory_limit)
-        db = Database(memory_limit=f"{int(limit * READ_SHARE)}B", threads=threads, temp_directory=work / "spill")
-        try:
-            db.execute(query("ingest.sql", "unordered_inserts"))
-            attributes = load(db, work)
+        with reading(load, work, limit, threads) as (db, attributes):
             span = db.arrow(query("series.sql", "training_span")).to_pylist()[0]
             if not span["observed_days"]:
                 raise EmptyHistory("no pass or fail results to backtest on",
@@ -83,8 +79,6 @@ def backtest(bundle: Bundle, load: Loader, *, truth: Path | None = None, memory_
             del stats
             assignment = assign_parts(costs, part_bytes or int(limit * PART_SHARE))
             parts = SeriesParts.write(db, work / "parts", assignment, truth, origins[0])
-        finally:
-            db.close()
         attributes = with_rule_metadata(attributes, bundle.attributes)
         scores = Scores(bundle.metadata["coverage"], bundle.threshold, with_truth=truth is not None)
         for part in range(parts.count):
@@ -94,7 +88,5 @@ def backtest(bundle: Bundle, load: Loader, *, truth: Path | None = None, memory_
             del daily, states
             scored = predict_rows(examples, bundle.booster, bundle.levels, bundle.bands, bundle.best_iteration)
             scores.add(predict_risk(scored, bundle.risk, bundle.levels), parts.truth(part) if truth is not None else None)
-        report = {"origins": [o.isoformat() for o in origins[:1] + origins[-1:]], "origin_count": len(origins)}
-        return {**report, **scores.report(), "parts": parts.count}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    report = {"origins": [o.isoformat() for o in origins[:1] + origins[-1:]], "origin_count": len(origins)}
+    return {**report, **scores.report(), "parts": parts.count}

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import polars as pl
-
-import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
 
-from .bundle import Bundle
+import polars as pl
+
 from ..database import Database
 from ..errors import InputError, first_line
 from ..queries import query
-from .features import DEFAULT_THRESHOLD, attach_attributes, states_at, with_target
-from .train import predict_risk, predict_rows
 from .backtest import DAY_BYTES, EXAMPLE_BYTES
+from .bundle import Bundle
+from .features import DEFAULT_THRESHOLD, attach_attributes, states_at, with_target
 from .parts import SeriesParts, assign_parts
 from .series import SERIES_KEY, History, with_rule_metadata
-from .training_data import READ_SHARE, Loader
+from .train import predict_risk, predict_rows
+from .training_data import Loader, reading
 
 REQUEST_COLUMNS = ("dataset_uuid", "rule_code", "business_date")
 PREDICTION_COLUMNS = ("predicted_pass_percentage", "lower_pass_percentage", "upper_pass_percentage",
@@ -31,6 +30,7 @@ REQUEST_BYTES = 200
 TARGET_BYTES = EXAMPLE_BYTES
 PART_SHARE = 0.5  # of the memory limit, for one part: the requests and the attributes take the rest
 _REQUEST = "_dqs_request"  # the input row of a request, while a batch runs in parts
+CONTEXT_COLUMNS = ("history_last_day", "last_observed_date", "last_observed_pass_percentage")
 
 
 def check_threshold(bundle: Bundle, threshold: float | None) -> float:
@@ -90,13 +90,10 @@ def predict_batch(bundle: Bundle, load: Loader, requests: pl.DataFrame, *, memor
     rows = requests.with_row_index(_REQUEST).with_columns(_request_keys(requests))
     keys = rows.group_by("_uuid", "_rule").agg(pl.len().alias("requests"), pl.col("business_date").n_unique().alias("targets")
                                                 ).rename({"_uuid": "dataset_uuid", "_rule": "rule_code"})
-    work = Path(tempfile.mkdtemp(prefix="dqs-predict-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="dqs-predict-", ignore_cleanup_errors=True) as scratch:
+        work = Path(scratch)
         limit = Database.limit_bytes(memory_limit)
-        db = Database(memory_limit=f"{int(limit * READ_SHARE)}B", threads=threads, temp_directory=work / "spill")
-        try:
-            db.execute(query("ingest.sql", "unordered_inserts"))
-            attributes = load(db, work)
+        with reading(load, work, limit, threads) as (db, attributes):
             origin = db.arrow(query("series.sql", "training_span")).to_pylist()[0]["last_day"]
             db.register("requested_series", keys.select(SERIES_KEY).to_arrow())
             days = pl.from_arrow(db.arrow(query("series.sql", "requested_series_days")))
@@ -106,8 +103,6 @@ def predict_batch(bundle: Bundle, load: Loader, requests: pl.DataFrame, *, memor
                               + pl.col("targets") * TARGET_BYTES).alias("cost"))
             assignment = assign_parts(costs, part_bytes or int(limit * PART_SHARE))
             parts = SeriesParts.write(db, work / "parts", assignment)
-        finally:
-            db.close()
         attributes = with_rule_metadata(attributes, bundle.attributes)
         # requests of series without history can go with any part: they get their error there
         part = rows.join(assignment.rename({"dataset_uuid": "_uuid", "rule_code": "_rule"}), on=["_uuid", "_rule"],
@@ -118,9 +113,7 @@ def predict_batch(bundle: Bundle, load: Loader, requests: pl.DataFrame, *, memor
             history = History(parts.daily(k), attributes)
             predicted = predict_requests(bundle, history, rows.filter(part == k), origin)
             out.append(_with_context(predicted, history, origin) if context else predicted)
-        return pl.concat(out).sort(_REQUEST).drop(_REQUEST)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return pl.concat(out).sort(_REQUEST).drop(_REQUEST)
 
 
 def _with_context(predicted: pl.DataFrame, history: History, origin: date | None) -> pl.DataFrame:

@@ -11,7 +11,6 @@ libraries come on top of both.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,18 +88,28 @@ Loader = Callable[[Database, Path], pl.DataFrame]
 
 
 @contextmanager
+def reading(load: Loader, work: Path, limit: int, threads: int | None) -> Iterator[tuple[Database, pl.DataFrame]]:
+    """A database holding `series_daily` as `load` puts it, DuckDB given READ_SHARE of the memory
+    limit (`limit` bytes; spilling under `work`), and the series' attributes; closed on exit, so
+    that what comes next has the memory."""
+    db = Database(memory_limit=f"{int(limit * READ_SHARE)}B", threads=threads, temp_directory=work / "spill")
+    try:
+        db.execute(query("ingest.sql", "unordered_inserts"))  # every read of series_daily says its order
+        yield db, load(db, work)
+    finally:
+        db.close()
+
+
+@contextmanager
 def training_data(load: Loader, *, horizon: int, origin_step: int, warmup_days: int, threshold: float,
                   max_examples: int, seed: int, memory_limit: str | None = None, threads: int | None = None,
                   as_of: date | None = None) -> Iterator[TrainingData]:
     """The training data of the history `load` puts in DuckDB as `series_daily`, cut at `as_of`,
     sampled to fit `memory_limit`; temporary files are removed on exit."""
-    work = Path(tempfile.mkdtemp(prefix="dqs-train-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="dqs-train-", ignore_cleanup_errors=True) as scratch:
+        work = Path(scratch)
         limit = Database.limit_bytes(memory_limit)
-        db = Database(memory_limit=f"{int(limit * READ_SHARE)}B", threads=threads, temp_directory=work / "spill")
-        try:
-            db.execute(query("ingest.sql", "unordered_inserts"))  # every read of series_daily says its order
-            attributes = load(db, work)
+        with reading(load, work, limit, threads) as (db, attributes):
             if as_of is not None:
                 db.parquet_view("series_daily", work / SERIES_DAILY_DIR, until=as_of)
             span = db.arrow(query("series.sql", "training_span")).to_pylist()[0]
@@ -119,11 +128,7 @@ def training_data(load: Loader, *, horizon: int, origin_step: int, warmup_days: 
             db.unregister("training_sample")
             history_file = work / "history.parquet"
             db.execute(query("series.sql", "write_training_history"), {"path": str(history_file)})
-        finally:
-            db.close()
         yield TrainingData(daily, attributes, plan.series, first, last, plan.summary, history_file)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def history_loader(history: History) -> Loader:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -25,10 +25,12 @@ from ..errors import InputError
 from ..monitor import Monitor
 from ..queries import query
 from ..inputs.scan import parquet_rows_per_file, raw_rows
-from ..importers.convert import ImportOptions
 from ..inputs.sources import InputFiles, resolve_input
 from .read import register_files
 from .tables import PARTITIONS, SCHEMAS, Snapshot, Store, conform, write_failed, writing
+
+if TYPE_CHECKING:  # the importers load only for `--from FORMAT`
+    from ..importers.convert import ImportOptions
 
 Progress = Callable[[str], None]
 HASH_CHUNK = 1 << 20
