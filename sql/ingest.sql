@@ -71,23 +71,15 @@ SELECT max(TRY_CAST(business_date AS DATE)) FROM raw_rows
 -- A cheap first guess of R from a few rows (the tails of CSV files), in `tail_rows`.
 SELECT max(dqs_business_date(dqs_trim(CAST(business_date AS VARCHAR)))) FROM tail_rows
 
--- name: create_stage_macro
--- dqs_stage_rows(window_anchor, as_of): one pass over `raw_rows` validates every row and
--- aggregates it into a small table (a table macro, so the dates are bound as values):
---   accepted rows per (in_scope, the five key texts, results text): counts, window counts, the
---     latest date and the latest row in input order. `results` is part of the key so its JSON
---     is parsed once per distinct text afterwards, never per row;
---   rejected rows one by one (file, line, reasons and raw values are part of the key).
--- Window counts are taken relative to window_anchor. The engine passes its best guess of the
--- reference date R and runs the pass again with the true R when the guess was wrong, so the
--- counts are always exact. Rows dated after an explicit as_of are out of scope.
+-- name: create_checked_macro
+-- dqs_checked_rows(window_anchor, as_of): every row of `raw_rows` validated, one per input row
+-- (a table macro: every consumer aggregates it; read by create_stage_macro's dqs_stage_rows).
 --
 -- Most rows are "regular": keys that start with a visible character, a canonical YYYY-MM-DD
 -- date and canonical whole numbers, recognised by plain casts and a round trip. Only the other
 -- rows pay for trimming, regular expressions and reasons (CASE evaluates them for those rows
 -- only). Keys of regular rows may still end in white space: they are trimmed after the pass,
 -- once per distinct value.
--- The validated rows, one per input row (a table macro: every consumer aggregates it).
 CREATE OR REPLACE TEMP MACRO dqs_checked_rows(dqs_window_anchor, dqs_as_of) AS TABLE
 WITH raw AS (
     SELECT
@@ -220,7 +212,17 @@ keyed AS (
 )
 SELECT * FROM keyed;
 
--- The staging aggregation over the validated rows.
+-- name: create_stage_macro
+-- dqs_stage_rows(window_anchor, as_of): one pass over `raw_rows` validates every row (with
+-- create_checked_macro's dqs_checked_rows, which must exist) and
+-- aggregates it into a small table (a table macro, so the dates are bound as values):
+--   accepted rows per (in_scope, the five key texts, results text): counts, window counts, the
+--     latest date and the latest row in input order. `results` is part of the key so its JSON
+--     is parsed once per distinct text afterwards, never per row;
+--   rejected rows one by one (file, line, reasons and raw values are part of the key).
+-- Window counts are taken relative to window_anchor. The engine passes its best guess of the
+-- reference date R and runs the pass again with the true R when the guess was wrong, so the
+-- counts are always exact. Rows dated after an explicit as_of are out of scope.
 CREATE OR REPLACE TEMP MACRO dqs_stage_rows(dqs_window_anchor, dqs_as_of) AS TABLE
 SELECT
     accepted,

@@ -63,7 +63,7 @@ def load_log_daily(db: Database, folder: Path, input: str, rules: Path | None = 
     files = resolve_input(input)
     db.execute(query("ingest.sql", "create_macros"))
     db.register("rules", load_rules(rules))
-    with raw_rows(db, files):
+    with raw_rows(db, files, staged=False):
         db.write_parquet(query("series.sql", "daily_texts"), folder / "daily_texts.parquet")
     db.parquet_view("daily_texts", folder / "daily_texts.parquet")
     db.execute(query("series.sql", "text_statuses"))

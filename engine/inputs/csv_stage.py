@@ -226,7 +226,8 @@ def stage_csv(db: Database, paths: tuple[Path, ...], anchor: date | None, as_of:
     db.register("csv_staged", pa.concat_tables(parts))  # an input has at least one file
     try:
         db.execute(query("ingest.sql", "csv_irregular_rows"))
-        db.execute(query("ingest.sql", "create_stage_macro"))  # binds to the irregular `raw_rows`
+        db.execute(query("ingest.sql", "create_checked_macro"))  # binds to the irregular `raw_rows`
+        db.execute(query("ingest.sql", "create_stage_macro"))
         params = {"window_anchor": anchor, "as_of": as_of}
         db.execute(query("ingest.sql", "stage_input"), params)
         db.execute(query("ingest.sql", "unordered_inserts"))

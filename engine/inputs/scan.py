@@ -206,11 +206,12 @@ def parquet_rows_per_file(files: InputFiles) -> list[int]:
 
 @contextmanager
 def raw_rows(db: Database, files: InputFiles, on_rows: Callable[[int], None] | None = None,
-             all_columns: bool = False, lean: bool = False) -> Iterator[CsvStream | None]:
-    """`raw_rows` (and the row-checking macros bound to it) for the duration of the block: a
-    view over Parquet, or a CSV stream, which is yielded so its row counts can be read. A query
-    that fails because a CSV file could not be read is re-raised naming that file. CSV streams
-    carry the required columns only, unless `all_columns` asks for the extra ones too."""
+             all_columns: bool = False, lean: bool = False, staged: bool = True) -> Iterator[CsvStream | None]:
+    """`raw_rows` (and the row-checking macros bound to it: dqs_checked_rows, and with `staged`
+    the summary's dqs_stage_rows) for the duration of the block: a view over Parquet, or a CSV
+    stream, which is yielded so its row counts can be read. A query that fails because a CSV
+    file could not be read is re-raised naming that file. CSV streams carry the required
+    columns only, unless `all_columns` asks for the extra ones too."""
     stream = None
     if files.format == "parquet":
         register_parquet(db, files)
@@ -220,7 +221,9 @@ def raw_rows(db: Database, files: InputFiles, on_rows: Callable[[int], None] | N
         stream = CsvStream(files.paths, REQUIRED_COLUMNS + extra, on_rows=on_rows, lean=lean)
         db.register("raw_rows", stream.reader())
     try:
-        db.execute(query("ingest.sql", "create_stage_macro"))  # binds to `raw_rows`
+        db.execute(query("ingest.sql", "create_checked_macro"))  # binds to `raw_rows`
+        if staged:
+            db.execute(query("ingest.sql", "create_stage_macro"))
         yield stream
     except EngineError as exc:
         if stream is not None and stream.interrupted:

@@ -232,7 +232,7 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
                 "file_index": pa.array(range(len(todo)), pa.int32()),
                 "file_id": pa.array([p.file_id for p in todo], pa.int32()),
             }))
-            with raw_rows(db, todo_files, all_columns=True) as stream:
+            with raw_rows(db, todo_files, all_columns=True, staged=False) as stream:
                 db.execute(query("store.sql", "ingest_checked"))
             rows_read = stream.rows_per_file if stream is not None else parquet_rows_per_file(todo_files)
             db.execute(query("store.sql", "ingest_statuses"))
@@ -371,8 +371,8 @@ def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned], row
         with ThreadPoolExecutor(1, thread_name_prefix="dqs-store-write") as pool:
             appended = pool.submit(append_all)
             try:
-                db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous,
-                                                              "as_of": None})
+                folded = db.arrow(query("store.sql", "fold_state"), {"reference": reference, "previous": previous,
+                                                                     "as_of": None})
             finally:
                 appended.result()  # waited for even when the fold failed: no write outlives the run
     else:
@@ -390,8 +390,8 @@ def _write(store: Store, head: Snapshot, db: Database, todo: list[_Planned], row
             register_files(db, "departing", "daily", [])
             reference = db.scalar(query("store.sql", "latest_arriving_date"))
             previous = None
-        db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": previous, "as_of": None})
-    state = conform(db.table("summary_state"), SCHEMAS["state"])
+        folded = db.arrow(query("store.sql", "fold_state"), {"reference": reference, "previous": previous, "as_of": None})
+    state = conform(folded, SCHEMAS["state"])
     with writing(store.path):
         write_deltalake(store.live("state"), state, mode="overwrite", writer_properties=_state_properties())
     return {"reference": reference, "groups": state.num_rows, "state": state}

@@ -58,7 +58,8 @@ def fold_daily(db: Database, daily_files: list[str], reference: date | None, as_
     db.register("state_before", SCHEMAS["state"].empty_table())
     register_files(db, "departing", "daily", [])
     try:
-        db.execute(query("store.sql", "fold_state"), {"reference": reference, "previous": None, "as_of": as_of})
+        db.register("summary_state", db.arrow(query("store.sql", "fold_state"),
+                                              {"reference": reference, "previous": None, "as_of": as_of}))
         return 0 if as_of is None else db.scalar(query("store.sql", "rows_after_as_of"), {"as_of": as_of})
     finally:
         for name in ("arriving", "state_before", "departing"):

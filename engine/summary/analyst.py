@@ -409,6 +409,7 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
         db.execute(query("ingest.sql", "create_macros"))
         db.register("input_files", pa.table({"file_index": pa.array([], pa.int32()), "path": pa.array([], pa.string())}))
         db.register("rules", load_rules(None))
+        db.execute(query("ingest.sql", "create_checked_macro"))
         db.execute(query("ingest.sql", "create_stage_macro"))
         db.execute(query("ingest.sql", "stage_input"), {"as_of": None, "window_anchor": None})
         db.execute(query("ingest.sql", "parse_statuses"))
