@@ -9,6 +9,7 @@ the rows the whole history would give for those series.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -41,7 +42,7 @@ class SeriesParts:
 
     @staticmethod
     def write(db: Database, folder: Path, assignment: pl.DataFrame, truth: Path | None = None,
-              truth_after=None) -> SeriesParts:
+              truth_after: date | None = None) -> SeriesParts:
         """Writes the days of `series_daily` (and of the `truth` file, after `truth_after`) of the
         series in `assignment` (SERIES_KEY, part) under `folder`."""
         folder.mkdir(parents=True, exist_ok=True)
