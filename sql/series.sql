@@ -190,8 +190,9 @@ COPY (
         CAST(t.true_pass_percentage AS DOUBLE) AS true_pass_percentage,
         p.part
     FROM read_parquet($truth) AS t
-    JOIN series_parts AS p ON p.dataset_uuid = t.dataset_uuid AND p.rule_code = t.rule_code
-    WHERE t.business_date > $after
+    JOIN series_parts AS p
+        ON p.dataset_uuid = CAST(t.dataset_uuid AS VARCHAR) AND p.rule_code = CAST(t.rule_code AS VARCHAR)
+    WHERE CAST(t.business_date AS DATE) > $after
 ) TO $path (FORMAT parquet, PARTITION_BY (part), COMPRESSION zstd)
 
 -- name: merge_newer_daily

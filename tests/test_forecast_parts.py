@@ -19,7 +19,7 @@ from conftest import run_dqs
 from dqs.engine.forecast.backtest import EmptyHistory, backtest
 from dqs.engine.forecast.bundle import load_bundle, merge_history, save_bundle
 from dqs.engine.forecast.evaluation import RUNS_LABELS, Scores
-from dqs.engine.forecast.features import BASELINES
+from dqs.engine.forecast.features import BASELINES, state_grid, states_at
 from dqs.engine.forecast.parts import assign_parts
 from dqs.engine.forecast.predict import predict_batch, predict_requests
 from dqs.engine.forecast.series import History, load_log_daily, read_history
@@ -121,15 +121,16 @@ def test_backtest_of_a_history_without_results_is_refused(model, tmp_path: Path)
 
 def _requests(history: History) -> pl.DataFrame:
     """A request per series for 1, 7, 14 and 40 days (beyond the horizon) after the history,
-    keys with spaces around, an unknown series and a bad date, shuffled."""
+    keys with spaces around, an unknown series and a bad date, shuffled, with extra columns."""
     last = history.last_date
     keys = history.daily.select("dataset_uuid", "rule_code").unique().sort("dataset_uuid", "rule_code")
     targets = pl.DataFrame({"business_date": [(last + timedelta(days=d)).isoformat() for d in (1, 7, 14, 40)]})
     requests = keys.join(targets, how="cross").with_columns(pl.col("dataset_uuid") + pl.lit(" "))  # trimmed on use
     extra = pl.DataFrame({"dataset_uuid": ["no-such-series", keys["dataset_uuid"][0]], "rule_code": ["1", keys["rule_code"][0]],
                           "business_date": [targets["business_date"][0], "2026-13-01"]})
+    # extra columns are kept, whatever their names (`part` is the batch's own word for a part)
     return pl.concat([requests, extra]).sample(fraction=1.0, shuffle=True, seed=3).with_columns(
-        pl.int_range(pl.len()).cast(pl.String).alias("request_id"))
+        pl.int_range(pl.len()).cast(pl.String).alias("request_id"), pl.lit("kept").alias("part"))
 
 
 def test_batch_in_parts_equals_one_part_and_keeps_the_input_order(model) -> None:
@@ -171,3 +172,19 @@ def test_validate_model_under_a_small_memory_limit(model, tmp_path: Path) -> Non
     default, small = (json.loads(reports[k].read_text()) for k in ("1GB", "100MB"))
     assert default.pop("parts") == 1 and small.pop("parts") > 1
     _close(default, small)
+
+
+def test_states_in_chunks_skip_series_that_start_after_the_day(model) -> None:
+    """A series whose first day is after `until` has no state there, and the chunks of the
+    others stay whole (a chunk boundary never cuts a series)."""
+    daily = model["history"].daily
+    until = daily["business_date"].max() - timedelta(days=100)
+    # named to sort first, so its empty span comes before every other series'
+    late = daily.filter(pl.col("business_date") > until).with_columns(pl.lit("0-late-series").alias("dataset_uuid"))
+    mixed = pl.concat([daily, late]).sort("dataset_uuid", "rule_code", "business_date")
+    wanted = mixed.select("dataset_uuid", "rule_code").unique().with_columns(pl.lit(until).alias("business_date"))
+    key = ["dataset_uuid", "rule_code", "business_date"]
+    whole = state_grid(mixed, until).join(wanted, on=key, how="semi").sort(key)
+    chunked = states_at(mixed, until, wanted, grid_rows=2_000).sort(key)
+    assert chunked.equals(whole) and whole.height > 20
+    assert "0-late-series" not in chunked["dataset_uuid"].to_list()

@@ -197,7 +197,8 @@ def states_at(daily: pl.DataFrame, until: date, wanted: pl.DataFrame, grid_rows:
     statistic is per series, so chunks give the same rows, and only the wanted days are kept
     (memory follows the chunk, not series x days)."""
     keys = wanted.select(SERIES_KEY).unique()
-    days = daily.join(keys, on=SERIES_KEY, how="semi").sort([*SERIES_KEY, "business_date"])
+    days = (daily.filter(pl.col("business_date") <= until).join(keys, on=SERIES_KEY, how="semi")
+            .sort([*SERIES_KEY, "business_date"]))
     spans = days.group_by(SERIES_KEY, maintain_order=True).agg(
         pl.len().alias("_days"), ((pl.lit(until) - pl.col("business_date").min()).dt.total_days() + 1).alias("_grid"))
     chunks = spans.group_by(((pl.col("_grid").cum_sum() - pl.col("_grid")) // max(1, grid_rows)).alias("_chunk"),

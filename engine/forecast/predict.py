@@ -105,8 +105,9 @@ def predict_batch(bundle: Bundle, load: Loader, requests: pl.DataFrame, *, memor
             parts = SeriesParts.write(db, work / "parts", assignment)
         attributes = with_rule_metadata(attributes, bundle.attributes)
         # requests of series without history can go with any part: they get their error there
-        part = rows.join(assignment.rename({"dataset_uuid": "_uuid", "rule_code": "_rule"}), on=["_uuid", "_rule"],
-                         how="left", maintain_order="left")["part"].fill_null(0)
+        part = rows.select("_uuid", "_rule").join(
+            assignment.rename({"dataset_uuid": "_uuid", "rule_code": "_rule", "part": "_dqs_part"}), on=["_uuid", "_rule"],
+            how="left", maintain_order="left")["_dqs_part"].fill_null(0)
         rows = rows.drop("_uuid", "_rule")
         out = []
         for k in range(max(1, parts.count)):
