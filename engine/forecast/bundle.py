@@ -61,10 +61,10 @@ class Bundle:
         """A loader of the bundle's own days as `series_daily` (never read into memory),
         extended by the days `newer` loads: for a day in both, the newer results win."""
         def load(db: Database, folder: Path) -> pl.DataFrame:
-            db.parquet_view("bundle_daily", self.path / HISTORY_FILE)
             if newer is None:
                 db.parquet_view("series_daily", self.path / HISTORY_FILE)
                 return self.attributes
+            db.parquet_view("bundle_daily", self.path / HISTORY_FILE)
             attributes = newer(db, folder)
             db.parquet_view("newer_daily", folder / SERIES_DAILY_DIR)
             db.execute(query("series.sql", "merge_newer_daily"))
