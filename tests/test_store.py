@@ -8,12 +8,15 @@ import os
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import COLUMNS, read_csv, run_dqs, write_log
+from dqs.engine.inputs import scan
+from dqs.engine.inputs.scan import PLAIN_CSV_BYTES
 from dqs.engine.store.ingest import IngestOptions, ingest
 from dqs.engine.summary.summarize import SummarizeOptions, summarize
 from test_property import RULES, row
@@ -101,8 +104,10 @@ settings_store = settings(
 @settings_store
 @given(rows=st.lists(row, max_size=30), cuts=st.lists(st.integers(0, 30), max_size=3),
        as_of=st.none() | st.sampled_from([date(2024, 6, 30), date(2024, 6, 30) - timedelta(days=45)]),
-       batched=st.booleans())
-def test_random_logs_split_at_random_points(tmp_path_factory, rows, cuts, as_of, batched) -> None:
+       batched=st.booleans(), csv_reader=st.sampled_from(["pyarrow", "polars"]))
+def test_random_logs_split_at_random_points(tmp_path_factory, rows, cuts, as_of, batched, csv_reader) -> None:
+    """`csv_reader`: the ingest reads small plain files with pyarrow, others with Polars
+    (the one-shot with Polars always); both must give the one-shot's bytes."""
     tmp = tmp_path_factory.mktemp("split")
     points = sorted({min(c, len(rows)) for c in cuts})
     bounds = list(zip([0, *points], [*points, len(rows)]))
@@ -110,11 +115,12 @@ def test_random_logs_split_at_random_points(tmp_path_factory, rows, cuts, as_of,
     rules = tmp / "rules.json"
     rules.write_text(json.dumps(RULES), encoding="utf-8")
     store = tmp / "store"
-    if batched:  # one invocation with every file: sorted path order within it
-        ingest(IngestOptions(inputs=tuple(str(p) for p in reversed(paths)), store=store))
-    else:
-        for path in paths:
-            ingest(IngestOptions(inputs=(str(path),), store=store))
+    with patch.object(scan, "PLAIN_CSV_BYTES", PLAIN_CSV_BYTES if csv_reader == "pyarrow" else 0):
+        if batched:  # one invocation with every file: sorted path order within it
+            ingest(IngestOptions(inputs=tuple(str(p) for p in reversed(paths)), store=store))
+        else:
+            for path in paths:
+                ingest(IngestOptions(inputs=(str(path),), store=store))
     summarize(SummarizeOptions(input=str(tmp / "parts"), output_dir=tmp / "one", rules=rules, as_of=as_of, threads=2))
     summarize(SummarizeOptions(input=None, store=store, output_dir=tmp / "store-out", rules=rules, as_of=as_of,
                                threads=2))

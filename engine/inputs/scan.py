@@ -4,11 +4,13 @@ Columns: every input column as read (CSV: all text), plus `_dqs_file_index` (pos
 file in sorted path order) and `_dqs_line_number` (1-based data row within its file, header
 excluded). DuckDB's CSV reader has no row number and `WITH ORDINALITY` serialises the scan, so
 CSV goes through Polars' parallel reader, which numbers rows, and reaches DuckDB as a stream of
-Arrow batches. Parquet is read by DuckDB itself, which knows each row's position in its file.
+Arrow batches; small CSV inputs in the plain dialect are read by pyarrow instead, which reads
+them the same way without Polars' import (plain_csv.py). Parquet is read by DuckDB itself,
+which knows each row's position in its file.
 
 The summary's staging pass over CSV usually runs in Polars instead (csv_stage.py); this row
-stream serves what needs every row in DuckDB: analysts' `results`, training series, and CSV
-files that csv_stage.suits() turns away.
+stream serves what needs every row in DuckDB: `dqs ingest`, analysts' `results`, training
+series, and CSV files that csv_stage.suits() turns away.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ BATCH_ROWS = 100_000
 LEAN_QUEUE_BATCHES = 2
 LEAN_BATCH_ROWS = 20_000
 LEAN_CSV_CHUNK_BYTES = 1 << 20
+# CSV inputs up to this size in all, in the plain dialect, are read whole by pyarrow instead
+# (a daily file: Polars' import would cost more than the read); under a small memory limit,
+# up to LEAN_CSV_CHUNK_BYTES
+PLAIN_CSV_BYTES = 64 << 20
 FILE_INDEX = "_dqs_file_index"
 LINE_NUMBER = "_dqs_line_number"
 
@@ -161,7 +167,43 @@ class CsvStream:
                     pass
 
     def reader(self) -> pa.RecordBatchReader:
+        plain = self._plain_tables()
+        if plain is not None:
+            return pa.RecordBatchReader.from_batches(plain[0].schema, self._plain_batches(plain))
         return pa.RecordBatchReader.from_batches(self.schema(), self.batches())
+
+    def _plain_tables(self) -> list[pa.Table] | None:
+        """Every file read by pyarrow, numbered, when all are small plain CSV files (see
+        plain_csv.py); None sends them all through Polars."""
+        import numpy as np
+
+        from .plain_csv import read_plain_csv
+        from .sources import csv_header
+
+        budget = LEAN_CSV_CHUNK_BYTES if self.lean else PLAIN_CSV_BYTES
+        try:
+            if not self.paths or sum(p.stat().st_size for p in self.paths) > budget:
+                return None
+            headers = [csv_header(p) for p in self.paths]
+        except (OSError, InputError):
+            return None  # Polars reports the problem
+        tables = []
+        for index, (path, header) in enumerate(zip(self.paths, headers, strict=True)):
+            table = read_plain_csv(path, header, self.columns, budget)
+            if table is None:
+                return None
+            rows = table.num_rows
+            tables.append(table.append_column(FILE_INDEX, pa.array(np.full(rows, index, dtype=np.int32)))
+                          .append_column(LINE_NUMBER, pa.array(np.arange(1, rows + 1, dtype=np.int64))))
+        return tables
+
+    def _plain_batches(self, tables: list[pa.Table]) -> Iterator[pa.RecordBatch]:
+        self.rows_per_file = [0] * len(self.paths)
+        for index, table in enumerate(tables):
+            self.rows_per_file[index] = table.num_rows
+            if self.on_rows is not None:
+                self.on_rows(sum(self.rows_per_file))
+            yield from table.to_batches(LEAN_BATCH_ROWS if self.lean else BATCH_ROWS)
 
 
 @contextmanager
