@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from .errors import EngineError, InputError, first_line
-from .queries import Query
+from .queries import Query, query
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 _BINARY_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
@@ -59,6 +59,7 @@ class Database:
         threads: int | None = None,
         temp_directory: Path | None = None,
         _connection: duckdb.DuckDBPyConnection | None = None,  # `session`'s: a cursor of another one
+        _root: Database | None = None,  # `session`'s: the Database whose connection that is
     ) -> None:
         if _connection is None:
             config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
@@ -78,12 +79,22 @@ class Database:
         # progress is the CLI's business (stderr, terminals only), never DuckDB's own bar
         self.con.execute("SET enable_progress_bar = false")
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
+        self._root = _root or self
+        self._macros_created = False
         _OPEN.add(self)
 
     def session(self) -> Database:
         """Another connection to this database: the same memory limit, buffers and threads, its
         own TEMP objects, which `close` drops with it. Far cheaper than a new database."""
-        return Database(_connection=self.con.cursor())
+        return Database(_connection=self.con.cursor(), _root=self._root)
+
+    def create_macros(self) -> None:
+        """ingest.sql's shared helper macros, created once per database (they live in its main
+        schema, so every session and cursor sees them; the daily run's ingest and summary share
+        them)."""
+        if not self._root._macros_created:
+            self.execute(query("ingest.sql", "create_macros"))
+            self._root._macros_created = True
 
     def execute(self, query: Query, params: dict[str, Any] | None = None) -> None:
         self._fetch(query, params)

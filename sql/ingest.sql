@@ -4,34 +4,35 @@
 -- (1-based data row in its file). Nothing here reads files by name except `raw_rows_parquet`.
 
 -- name: create_macros
--- Helpers shared by every block. White space means ASCII white space (space, \t, \n, \v, \f, \r);
+-- Helpers shared by every block, created once per database (Database.create_macros) in its main
+-- schema, which every connection to it sees. White space means ASCII white space (space, \t, \n, \v, \f, \r);
 -- case-insensitive means ASCII case-insensitive.
 -- Trimming is slow, so values are only trimmed when their first or last character is a space
 -- or a control character; then \t, \n, \v, \f, \r and spaces are removed from both ends.
-CREATE OR REPLACE TEMP MACRO dqs_trim(s) AS
+CREATE OR REPLACE MACRO dqs_trim(s) AS
     CASE WHEN ascii(s) <= 32 OR ascii(substring(s, length(s))) <= 32
          THEN trim(s, chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))
          ELSE s END;
-CREATE OR REPLACE TEMP MACRO dqs_lower_ascii(s) AS
+CREATE OR REPLACE MACRO dqs_lower_ascii(s) AS
     translate(s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
 -- Rule codes that are all digits match as integers: '007' and '7' share the key '7'.
-CREATE OR REPLACE TEMP MACRO dqs_rule_key(code) AS
+CREATE OR REPLACE MACRO dqs_rule_key(code) AS
     CASE WHEN regexp_full_match(code, '[0-9]+') THEN coalesce(nullif(ltrim(code, '0'), ''), '0')
          ELSE code END;
 -- A whole number >= 0: digits, optionally followed by '.' and zeros ('1200', '1200.0').
-CREATE OR REPLACE TEMP MACRO dqs_whole_number(s) AS
+CREATE OR REPLACE MACRO dqs_whole_number(s) AS
     CASE WHEN regexp_full_match(s, '[0-9]+(?:\.0*)?') THEN TRY_CAST(split_part(s, '.', 1) AS BIGINT) END;
 -- YYYY-MM-DD, optionally followed by a time after 'T' or a space, which is ignored.
-CREATE OR REPLACE TEMP MACRO dqs_business_date(s) AS
+CREATE OR REPLACE MACRO dqs_business_date(s) AS
     CASE WHEN regexp_full_match(s, '(?s)[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ].*)?') AND left(s, 4) <> '0000'
          THEN TRY_CAST(left(s, 10) AS DATE) END;
 -- Column types, decided when a query is planned (typeof() of a column is a constant).
-CREATE OR REPLACE TEMP MACRO dqs_is_date_type(x) AS typeof(x) = 'DATE';
-CREATE OR REPLACE TEMP MACRO dqs_is_integer_type(x) AS
+CREATE OR REPLACE MACRO dqs_is_date_type(x) AS typeof(x) = 'DATE';
+CREATE OR REPLACE MACRO dqs_is_integer_type(x) AS
     typeof(x) IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT');
 -- The status of a results text: the JSON object's `result` field, or its `status` field when
 -- `result` is not a string; trimmed, ASCII case-insensitive; 'pass', 'fail' or 'unknown'.
-CREATE OR REPLACE TEMP MACRO dqs_status(results) AS
+CREATE OR REPLACE MACRO dqs_status(results) AS
     CASE dqs_lower_ascii(dqs_trim(
         CASE WHEN json_valid(results) AND json_type(results) = 'OBJECT' THEN
             CASE WHEN json_type(results, '$.result') = 'VARCHAR' THEN json_extract_string(results, '$.result')
@@ -44,11 +45,10 @@ CREATE OR REPLACE TEMP MACRO dqs_status(results) AS
     END;
 -- A row written by `dqs import`: its results text starts with {"importer":" (after white space).
 -- Such rows may leave the record counts empty (unknown); a LIKE prefix reads the same on Spark.
-CREATE OR REPLACE TEMP MACRO dqs_imported(results) AS
+CREATE OR REPLACE MACRO dqs_imported(results) AS
     ltrim(results, chr(32) || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)) LIKE '{"importer":"%';
 -- Every line feed, carriage return and tab becomes one space, so a sentence stays on one line.
 -- translate() is slow; most values hold none of the three, which contains() finds out fast.
--- Not TEMP: the sentences are written by another connection to the same database.
 CREATE OR REPLACE MACRO dqs_one_line(s) AS
     CASE WHEN contains(s, chr(10)) OR contains(s, chr(13)) OR contains(s, chr(9))
          THEN translate(s, chr(10) || chr(13) || chr(9), '   ')

@@ -61,7 +61,7 @@ def load_log_daily(db: Database, folder: Path, input: str, rules: Path | None = 
     """View `series_daily` in `db` (every series and day of a results log, validated exactly as
     for `summarize`), over Parquet files written to `folder`; returns the series' attributes."""
     files = resolve_input(input)
-    db.execute(query("ingest.sql", "create_macros"))
+    db.create_macros()
     db.register("rules", load_rules(rules))
     with raw_rows(db, files, staged=False):
         db.write_parquet(query("series.sql", "daily_texts"), folder / "daily_texts.parquet")
@@ -83,7 +83,7 @@ def load_store_daily(db: Database, folder: Path, store: Path, rules: Path | None
 
     snapshot = Store(Path(store)).snapshot(version)
     paths = snapshot.file_paths("daily")
-    db.execute(query("ingest.sql", "create_macros"))
+    db.create_macros()
     db.register("rules", load_rules(rules))
     try:
         register_files(db, "store_daily", "daily", paths)

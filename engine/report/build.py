@@ -116,7 +116,7 @@ def write_report(options: ReportOptions, progress: Progress | None = None) -> Re
         with _run_context(summarize_options, parent, monitor, say, started) as ctx:
             snapshot, store_info = _open_snapshot(options, ctx.spill, monitor, say)
             db = ctx.db
-            db.execute(query("ingest.sql", "create_macros"))
+            db.create_macros()
             db.register("rules", rules)
             with monitor.stage("summary") as stage:
                 say(f"reading store version {snapshot.commit.version}")

@@ -227,7 +227,7 @@ def _ingest_locked(store: Store, head: Snapshot, files: InputFiles, todo: list[_
         todo_files = InputFiles(tuple(p.read_from or p.path for p in todo), files.format, files.columns)
         with monitor.stage("validate") as stage:
             say(f"validating {len(todo)} file(s)")
-            db.execute(query("ingest.sql", "create_macros"))
+            db.create_macros()
             db.register("ingest_files", pa.table({
                 "file_index": pa.array(range(len(todo)), pa.int32()),
                 "file_id": pa.array([p.file_id for p in todo], pa.int32()),

@@ -406,7 +406,7 @@ def check_files(files: Sequence[AnalystFile], params: dict[str, str], input: str
             extra = () if source is None else tuple(c for c in source.columns if c not in REQUIRED_COLUMNS)
             empty = CsvStream((), REQUIRED_COLUMNS + extra).schema().empty_table()
         db.register("raw_rows", empty)
-        db.execute(query("ingest.sql", "create_macros"))
+        db.create_macros()
         db.register("input_files", pa.table({"file_index": pa.array([], pa.int32()), "path": pa.array([], pa.string())}))
         db.register("rules", load_rules(None))
         db.execute(query("ingest.sql", "create_checked_macro"))

@@ -216,7 +216,7 @@ def _summarize_store(options: SummarizeOptions, say: Progress, started: datetime
                 else:
                     snapshot = Store(Path(options.store)).snapshot(options.store_version, options.ingested_before)
                 store = snapshot.store
-            db.execute(query("ingest.sql", "create_macros"))
+            db.create_macros()
             db.register("rules", rules)
             engine = None
             if options.engine != "duckdb":  # the store's daily state folded by the engine (e.g. Spark)
@@ -330,7 +330,7 @@ def _row_accounting(db: Database, files: InputFiles, rows_read: list[int]) -> tu
 def _run(ctx: RunContext, engine: Engine, files: InputFiles, rules: pa.Table, analysis: Analysis | None) -> RunReport:
     """A one-shot run: the staging pass over the input files, then the summary and outputs."""
     db, options, monitor, say = ctx.db, ctx.options, ctx.monitor, ctx.say
-    db.execute(query("ingest.sql", "create_macros"))
+    db.create_macros()
     db.register(
         "input_files",
         pa.table(
