@@ -12,10 +12,14 @@ import sys
 # two instead of their sum (0 ms cost a third more time; 200 ms left some runs above 512 MB on
 # 10M rows under 256MB). Read once, when Polars loads; a value set by the user wins.
 POLARS_ALLOCATOR = ("_RJEM_MALLOC_CONF", "background_thread:true,dirty_decay_ms:50,muzzy_decay_ms:50")
+# NumPy (loaded by pyarrow in every run) starts OpenBLAS worker threads that spin at import and
+# compete with DuckDB for the cores; dqs does no linear algebra (0.06-0.1 s of CPU per run).
+OPENBLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
 
 
 def main() -> None:
     os.environ.setdefault(*POLARS_ALLOCATOR)
+    os.environ.setdefault(*OPENBLAS_THREADS)
     try:
         from dqs.cli.app import main as run
     except KeyboardInterrupt:
