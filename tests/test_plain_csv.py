@@ -5,6 +5,8 @@ which reader a file met. Polars' reading is the reference: `CsvStream.batches()`
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,8 +15,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dqs.engine.generate import GenerateOptions, generate_log
-from dqs.engine.inputs import scan
-from dqs.engine.inputs.plain_csv import is_plain, quotes_well_placed
+from dqs.engine.inputs import plain_csv, scan
+from dqs.engine.inputs.plain_csv import is_plain, quotes_well_placed, valid_utf8
 from dqs.engine.inputs.scan import CsvStream
 from dqs.engine.inputs.sources import REQUIRED_COLUMNS
 
@@ -62,9 +64,23 @@ def test_quotes_well_placed(text: str, placed: bool) -> None:
 @pytest.mark.parametrize("data", [
     b"a,b\r\n1,2\r\n", b"\xef\xbb\xbfa,b\n1,2\n", b"a,b\n1,2", b"a,b\n\n1,2\n", b"a,b\n1,\x002\n",
     b"a,b\n\xe9,2\n",  # Latin-1
+    b"a,b\n\xed\xa0\x80,2\n",  # a UTF-16 surrogate
+    b'"a""q",b\n1,2\n',  # Polars keeps the doubled quote in the column name
 ])
 def test_what_is_not_plain(data: bytes) -> None:
     assert not is_plain(data)
+
+
+def test_utf8_is_checked_across_chunks(monkeypatch) -> None:
+    monkeypatch.setattr(plain_csv, "UTF8_CHUNK", 3)
+    assert valid_utf8("é—€😀 plain".encode())  # characters cut by every chunk boundary
+    assert not valid_utf8("é—€".encode()[:-1])  # cut short at the end
+
+
+def test_a_column_named_like_the_line_number_goes_to_polars(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("a,_dqs_file_index\n1,x\n", encoding="utf-8")
+    assert plain_reading((path,), ("a", "_dqs_file_index")) is None
 
 
 # -- the readings agree -------------------------------------------------------------------------
@@ -89,11 +105,33 @@ def test_several_files_are_numbered_each_from_one(tmp_path: Path) -> None:
 
 def test_inputs_over_the_size_go_to_polars(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "log.csv"
-    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    path.write_text("a,b\n" + "1,2\n" * 300_000, encoding="utf-8")  # 1.2 MB
     assert plain_reading((path,), ("a",)) is not None
+    assert CsvStream((path,), ("a",), lean=True)._plain_tables() is None  # a small --memory-limit: 1 MiB
     monkeypatch.setattr(scan, "PLAIN_CSV_BYTES", 4)
     assert plain_reading((path,), ("a",)) is None
     assert CsvStream((path,), ("a",)).reader().read_all().to_pylist() == polars_reading((path,), ("a",))
+
+
+def test_a_column_the_header_lacks_keeps_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    assert plain_reading((path,), ("absent",)) == polars_reading((path,), ("absent",))
+
+
+def test_a_daily_ingest_of_a_plain_file_does_not_load_polars(tmp_path: Path) -> None:
+    """The point of the plain reader: the daily run's ingest reads the day without Polars."""
+    log = tmp_path / "day.csv"
+    generate_log(GenerateOptions(rows=2000, output=log, seed=4, malformed_share=0.02))
+    script = (
+        "import sys\n"
+        "from dqs.engine.store.ingest import IngestOptions, ingest\n"
+        f"report = ingest(IngestOptions(inputs=({str(log)!r},), store=__import__('pathlib').Path({str(tmp_path / 'store')!r})))\n"
+        "print(report.rows_read, 'polars' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2000", "False"]
 
 
 @pytest.mark.parametrize("path", sorted(p for p in CORPUS.iterdir() if p.suffix == ".csv"), ids=lambda p: p.name)
@@ -109,6 +147,7 @@ def test_the_bad_input_corpus_reads_the_same(path: Path) -> None:
 
 
 CHARS = ["a", "7", " ", "\t", ",", '"', "é", "—", "{", ":"]
+NAMES = ["a", "b", "c d", "", "é", " e", "x,y"]  # header names, quoted or not (a comma: quoted)
 IRREGULAR_CHARS = ["\n", "\r"]
 
 
@@ -119,7 +158,7 @@ def csv_file(draw) -> bytes:
     missing last line feed); well-formed for the rest."""
     irregular = not draw(st.integers(0, 2))
     chars = st.sampled_from(CHARS + IRREGULAR_CHARS if irregular else CHARS)
-    columns = draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True))
+    columns = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
 
     def chance(n: int) -> bool:  # one in n, in an irregular file
         return irregular and not draw(st.integers(0, n - 1))
@@ -137,7 +176,8 @@ def csv_file(draw) -> bytes:
         width = draw(st.integers(1, 5)) if chance(4) else len(columns)
         rows.append(",".join(field() for _ in range(width)))
     end = "\r\n" if chance(4) else "\n"
-    text = end.join([",".join(columns), *rows]) + ("" if chance(4) else end)
+    header = ",".join(f'"{c}"' if "," in c or draw(st.booleans()) else c for c in columns)
+    text = end.join([header, *rows]) + ("" if chance(4) else end)
     if chance(6):
         text = "\n" + text
     if chance(6):
@@ -146,7 +186,7 @@ def csv_file(draw) -> bytes:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=csv_file(), wanted=st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, unique=True))
+@given(data=csv_file(), wanted=st.lists(st.sampled_from([*NAMES, "absent"]), min_size=1, unique=True))
 def test_random_files_read_the_same_or_go_to_polars(tmp_path: Path, data: bytes, wanted: list[str]) -> None:
     path = tmp_path / "f.csv"
     path.write_bytes(data)

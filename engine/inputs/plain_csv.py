@@ -8,6 +8,8 @@ in the *plain* dialect, where CSV has one reading:
 
 - UTF-8 without a byte-order mark, `\\n` line ends (no `\\r` anywhere), ending in a line feed,
   no empty line, no NUL byte;
+- a header without doubled quotes (Python's csv module undoes them in a column name, Polars
+  keeps them);
 - every quote well placed: a quoted field opens right after a comma or a line start, closes
   right before a comma or a line end, and holds quotes only doubled, and no line feed;
 - every row with as many fields as the header (pyarrow's reader checks this).
@@ -20,6 +22,7 @@ hold the two readers to equal tables on generated plain files and on the bad-inp
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import numpy as np
@@ -61,37 +64,54 @@ def is_plain(data: bytes) -> bool:
         return False
     if b"\r" in data or b"\n\n" in data or b"\0" in data:
         return False
+    if b'""' in data[: data.index(b"\n")]:
+        return False
+    return valid_utf8(data) and quotes_well_placed(data)
+
+
+UTF8_CHUNK = 1 << 20
+
+
+def valid_utf8(data: bytes) -> bool:
+    """Whether `data` is UTF-8, checked a MiB at a time: decoding it whole would hold up to four
+    times its size as a Python string."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
     try:
-        data.decode("utf-8")
+        for start in range(0, len(view), UTF8_CHUNK):
+            decoder.decode(view[start:start + UTF8_CHUNK])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
-    return quotes_well_placed(data)
+    return True
 
 
-def read_plain_csv(path: Path, header: list[str], columns: tuple[str, ...], max_bytes: int) -> pa.Table | None:
-    """`columns` of the file (text; NULL where the header lacks one) when it is a plain CSV
-    file of at most `max_bytes` whose header is `header`; None otherwise."""
+def read_plain_csv(path: Path, header: list[str], columns: tuple[str, ...]) -> pa.Table | None:
+    """`columns` of the (small: it is read whole) file, as text, NULL where the header lacks
+    one, when it is a plain CSV file whose header is `header`; None otherwise."""
     import pyarrow.csv as csv
 
+    if not columns:
+        return None  # a table without columns could not carry the row count
     try:
-        if path.stat().st_size > max_bytes:
-            return None
         data = path.read_bytes()
     except OSError:
         return None  # Polars reports the problem
     if not is_plain(data):
         return None
+    present = [c for c in columns if c in header]
     try:
         table = csv.read_csv(
             pa.py_buffer(data),
-            # the header is csv_header's reading of the first row (the same, in this dialect)
+            # the header is csv_header's reading of the first row (Polars', in this dialect)
             read_options=csv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=csv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, escape_char=False,
                                            newlines_in_values=False, ignore_empty_lines=False),
             convert_options=csv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
-                include_columns=[c for c in columns if c in header],
+                # at least one column, so the table has the file's rows (an empty list means all)
+                include_columns=present or header[:1],
             ),
         )
     except pa.ArrowException:  # a row with another field count, say

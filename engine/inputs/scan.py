@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from ..database import Database
@@ -175,8 +176,6 @@ class CsvStream:
     def _plain_tables(self) -> list[pa.Table] | None:
         """Every file read by pyarrow, numbered, when all are small plain CSV files (see
         plain_csv.py); None sends them all through Polars."""
-        import numpy as np
-
         from .plain_csv import read_plain_csv
         from .sources import csv_header
 
@@ -187,9 +186,11 @@ class CsvStream:
             headers = [csv_header(p) for p in self.paths]
         except (OSError, InputError):
             return None  # Polars reports the problem
+        if any(FILE_INDEX in header or LINE_NUMBER in header for header in headers):
+            return None  # Polars' reading names the clash
         tables = []
         for index, (path, header) in enumerate(zip(self.paths, headers, strict=True)):
-            table = read_plain_csv(path, header, self.columns, budget)
+            table = read_plain_csv(path, header, self.columns)
             if table is None:
                 return None
             rows = table.num_rows
