@@ -260,24 +260,33 @@ def test_a_store_of_a_newer_schema_is_refused(tmp_path: Path, generated) -> None
     marker = json.loads((store / "dqs-store.json").read_text())
     marker["schema_version"] = 99
     (store / "dqs-store.json").write_text(json.dumps(marker))
+    before = _files(store)
     for args in (("summarize", "--store", store, "-o", tmp_path / "out"), ("ingest", generated["log"], "--store", store),
                  ("store", "info", store)):
         result = run_dqs(*args)
         assert result.returncode == 2
         assert "schema version 99, newer than" in result.stderr and "upgrade dqs" in result.stderr
+    assert _files(store) == before
 
 
-@pytest.mark.parametrize("damage", ["state data file", "daily log entry", "commits log"])
+@pytest.mark.parametrize("damage", ["state data file", "corrupt state data file", "daily log entry", "commits log"])
 def test_a_damaged_store_is_a_one_line_error(tmp_path: Path, generated, damage: str) -> None:
     store = tmp_path / "store"
     assert run_dqs("ingest", *sorted(generated["parts"].iterdir())[:2], "--store", store).returncode == 0
-    if damage == "state data file":
+    if damage == "corrupt state data file":
         victim = next((store / "state").glob("*.parquet"))
-    elif damage == "daily log entry":
-        victim = sorted((store / "daily" / "_delta_log").glob("*.json"))[-1]
+        data = bytearray(victim.read_bytes())
+        data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)  # zeroes over the footer: unreadable
+        victim.write_bytes(bytes(data))
     else:
-        victim = sorted((store / "commits" / "_delta_log").glob("*.json"))[0]
-    victim.unlink()
+        if damage == "state data file":
+            victim = next((store / "state").glob("*.parquet"))
+        elif damage == "daily log entry":
+            victim = sorted((store / "daily" / "_delta_log").glob("*.json"))[-1]
+        else:
+            victim = sorted((store / "commits" / "_delta_log").glob("*.json"))[0]
+        victim.unlink()
+    before = _files(store)
     if damage == "daily log entry":
         result = run_dqs("ingest", sorted(generated["parts"].iterdir())[3], "--store", store)
     else:
@@ -287,6 +296,11 @@ def test_a_damaged_store_is_a_one_line_error(tmp_path: Path, generated, damage: 
     assert lines[0].startswith("dqs: error: store ") and "damaged" in lines[0]
     assert lines[-1].startswith("Hint:")
     assert "Traceback" not in result.stderr
+    assert _files(store) == before  # the refusal wrote nothing into the store
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()}
 
 
 def test_two_ingests_at_once_never_count_a_file_twice(tmp_path: Path, generated) -> None:
