@@ -113,7 +113,7 @@ def daily_vs_one_shot(folder: Path, repeat: int) -> dict:
                 shutil.rmtree(copy)
         different = [n for n in CONTRACT if (one / n).read_bytes() != (daily / n).read_bytes()]
         report = json.loads((daily / "run_report.json").read_text())
-        store_bytes = disk_usage(work / "store")[1]
+        store_bytes = disk_usage(copy)[1]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     best = {k: min(w for w, _ in v) for k, v in runs.items()}

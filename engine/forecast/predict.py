@@ -30,7 +30,6 @@ REQUEST_BYTES = 200
 TARGET_BYTES = EXAMPLE_BYTES
 PART_SHARE = 0.5  # of the memory limit, for one part: the requests and the attributes take the rest
 _REQUEST = "_dqs_request"  # the input row of a request, while a batch runs in parts
-CONTEXT_COLUMNS = ("history_last_day", "last_observed_date", "last_observed_pass_percentage")
 
 
 def check_threshold(bundle: Bundle, threshold: float | None) -> float:
@@ -84,8 +83,8 @@ def predict_batch(bundle: Bundle, load: Loader, requests: pl.DataFrame, *, memor
     """`predict_requests` over the history `load` puts in DuckDB as `series_daily`, read a part
     of the requested series at a time (parts sized to `memory_limit`): only the requested
     series' days are read, and memory follows the requests plus one part. The forecast origin is
-    the history's last observed day. With `context`, CONTEXT_COLUMNS are added: the origin and
-    the series' last observed day and pass percentage (`dqs predict` says them). `part_bytes`
+    the history's last observed day. With `context`, the origin (`history_last_day`) and the
+    series' `last_observed_date` and `last_observed_pass_percentage` are added (`dqs predict` says them). `part_bytes`
     sizes the parts (default: PART_SHARE of the limit)."""
     rows = requests.with_row_index(_REQUEST).with_columns(_request_keys(requests))
     keys = rows.group_by("_uuid", "_rule").agg(pl.len().alias("requests"), pl.col("business_date").n_unique().alias("targets")
